@@ -1,0 +1,51 @@
+"""Dependencies routes ask for, as `Annotated` aliases; they reach the lifespan's clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.resources import Resources
+from app.settings import Settings
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_pool(resources: ResourcesDep) -> asyncpg.Pool:
+    return resources.pool
+
+
+def get_queries(resources: ResourcesDep) -> Any:
+    return resources.queries
+
+
+def get_redis(resources: ResourcesDep) -> Redis:
+    return resources.redis
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    async with resources.sessions() as session:
+        yield session
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+QueriesDep = Annotated[Any, Depends(get_queries)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,42 @@
+"""Liveness (`/health`) and readiness (`/ready`: Postgres and Redis answer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+
+from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
+
+from app.api.deps import ResourcesDep
+from app.errors import error_response
+
+router = APIRouter(tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/health")
+async def health() -> ORJSONResponse:
+    return ORJSONResponse({"status": "ok"})
+
+
+@router.get("/ready")
+async def ready(resources: ResourcesDep) -> ORJSONResponse:
+    checks = {
+        "postgres": _check(resources.pool.fetchval("select 1")),
+        "redis": _check(resources.redis.ping()),
+    }
+    results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
+    if all(result == "ok" for result in results.values()):
+        return ORJSONResponse({"status": "ready", "checks": results})
+    failed = ", ".join(name for name, result in results.items() if result != "ok")
+    return error_response(503, f"not ready: {failed} unavailable", results)
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready", with its reason
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return "ok"

@@ -1,0 +1,43 @@
+"""The three classic benchmark endpoints: no I/O, raw SQL through aiosql, and a Redis counter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import ORJSONResponse, Response
+
+from app.api.deps import PoolDep, QueriesDep, RedisDep
+from app.schemas.user import Counter, Greeting, UserPage
+from app.services import users
+
+router = APIRouter(prefix="/user", tags=["user"])
+
+COUNTER_KEY = "counter:user"
+
+# Handlers below return responses they built themselves: the data already has the documented shape,
+# so FastAPI's second validation pass through the response model is skipped on these hot paths.
+
+
+@router.get("/greeting", response_model=Greeting)
+async def greeting(name: Annotated[str, Query(max_length=64)] = "World") -> Response:
+    message = f"Hello, {name}!"
+    return Response(orjson.dumps({"message": message}), media_type="application/json")
+
+
+@router.get("/list", response_model=UserPage)
+async def list_users(
+    pool: PoolDep,
+    queries: QueriesDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    result = await users.list_page(pool=pool, queries=queries, page=page, page_size=page_size)
+    return ORJSONResponse(result)
+
+
+@router.get("/counter", response_model=Counter)
+async def counter(redis: RedisDep) -> Response:
+    value = await redis.incr(COUNTER_KEY)
+    return Response(orjson.dumps({"counter": value}), media_type="application/json")

@@ -1,0 +1,33 @@
+"""The FastAPI application: the factory and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from app.api.router import api_router
+from app.api.routes import health
+from app.errors import install_error_handlers
+from app.resources import open_resources
+from app.settings import Settings, get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with open_resources(app.state.settings) as resources:
+        app.state.resources = resources
+        yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="FastAPI stack", lifespan=lifespan, default_response_class=ORJSONResponse
+    )
+    app.state.settings = settings or get_settings()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

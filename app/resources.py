@@ -1,0 +1,57 @@
+"""The clients the app shares between requests, opened in the lifespan and closed after it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.db.queries import load_queries
+from app.settings import Settings
+
+REDIS_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Resources:
+    pool: asyncpg.Pool
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    queries: Any
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Pools connect lazily, so the app starts (and /ready says what is missing) while a service is down."""
+    pool = await asyncpg.create_pool(
+        settings.postgres_dsn, min_size=0, max_size=settings.postgres_pool_max
+    )
+    engine = create_async_engine(
+        settings.sqlalchemy_url, pool_size=settings.postgres_pool_max, pool_pre_ping=False
+    )
+    redis = Redis(
+        connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_pool_max,
+            timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+    )
+    try:
+        yield Resources(
+            pool=pool,
+            engine=engine,
+            sessions=async_sessionmaker(engine, expire_on_commit=False),
+            redis=redis,
+            queries=load_queries(),
+        )
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+        await pool.close()

@@ -1,0 +1,178 @@
+"""Project settings: one class, read from the environment and `.env` once, passed where needed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Default ports; each is shifted by PORT_OFFSET unless set explicitly.
+DEFAULT_PORTS = {
+    "api_port": 8000,
+    "postgres_port": 5432,
+    "redis_port": 6379,
+    "logserver_port": 7779,
+    "flower_port": 5555,
+    "process_compose_port": 8080,
+    "debug_port_api": 5678,
+    "debug_port_worker": 5679,
+    "debug_port_beat": 5680,
+    "debug_port_logserver": 5681,
+}
+
+COMPONENTS = ("api", "worker", "beat", "flower", "logserver")
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Every port, path, URL and secret of the stack. Field names are the env variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Literal["dev", "test", "production"] = "dev"
+    port_offset: int = Field(0, ge=0, le=60000)
+    bind_host: str = "127.0.0.1"
+    state_dir: Path = ROOT / ".state"
+
+    api_port: Port | None = None
+    api_workers: int = Field(1, ge=1, le=64)
+    api_reload: bool = True
+
+    postgres_host: str = "127.0.0.1"
+    postgres_port: Port | None = None
+    postgres_user: str = Field("app", min_length=1)
+    postgres_password: SecretStr = SecretStr("app")
+    postgres_db: str = Field("app", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    postgres_pool_max: int = Field(10, ge=1, le=1000)
+
+    redis_host: str = "127.0.0.1"
+    redis_port: Port | None = None
+    redis_db: int = Field(0, ge=0, le=15)
+    redis_pool_max: int = Field(32, ge=1, le=10000)
+
+    # Log collection: the TCP log server and the handler every process logs through.
+    logserver_host: str = "127.0.0.1"
+    logserver_port: Port | None = None
+    logserver_enabled: bool = True
+    logserver_token: SecretStr | None = None
+    log_base_path: Path | None = None
+    log_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    log_retention_days: int = Field(14, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Background work: Celery on Redis (broker and results in their own Redis databases).
+    celery_broker_db: int = Field(1, ge=0, le=15)
+    celery_result_db: int = Field(2, ge=0, le=15)
+    worker_concurrency: int = Field(2, ge=1, le=64)
+    flower_user: str | None = None
+    flower_password: SecretStr | None = None
+
+    flower_port: Port | None = None
+    process_compose_port: Port | None = None
+    debug_port_api: Port | None = None
+    debug_port_worker: Port | None = None
+    debug_port_beat: Port | None = None
+    debug_port_logserver: Port | None = None
+
+    # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker.
+    debug: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("debug", mode="before")
+    @classmethod
+    def _split_components(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = {name.strip() for name in value.split(",") if name.strip()}
+        unknown = set(value) - set(COMPONENTS) if isinstance(value, set | frozenset) else set()
+        if unknown:
+            raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {COMPONENTS}")
+        return value
+
+    @field_validator("state_dir", "log_base_path")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else (ROOT / value).resolve()
+
+    @model_validator(mode="after")
+    def _shift_default_ports(self) -> Settings:
+        for name, base in DEFAULT_PORTS.items():
+            if getattr(self, name) is None:
+                port = base + self.port_offset
+                if port > 65535:
+                    raise ValueError(f"PORT_OFFSET={self.port_offset} moves {name} past 65535")
+                object.__setattr__(self, name, port)
+        if self.log_base_path is None:
+            object.__setattr__(self, "log_base_path", self.state_dir / "logs")
+        return self
+
+    def port(self, name: str) -> int:
+        """The resolved port `name` (a key of DEFAULT_PORTS)."""
+        value = getattr(self, name)
+        assert isinstance(value, int)
+        return value
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def postgres_dsn(self) -> str:
+        """libpq/asyncpg URL of the application database."""
+        password = self.postgres_password.get_secret_value()
+        return (
+            f"postgresql://{self.postgres_user}:{password}@{self.postgres_host}:"
+            f"{self.postgres_port}/{self.postgres_db}"
+        )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.postgres_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis_db_url(self.redis_db)
+
+    def redis_db_url(self, db: int) -> str:
+        return f"redis://{self.redis_host}:{self.redis_port}/{db}"
+
+    @property
+    def logs_dir(self) -> Path:
+        """LOG_BASE_PATH, resolved (the state dir's `logs/` by default)."""
+        assert self.log_base_path is not None
+        return self.log_base_path
+
+
+class SettingsError(SystemExit):
+    """A wrong setting: exits with one line naming the setting and what is wrong."""
+
+
+def describe(error: ValidationError) -> str:
+    """One line per problem: `SETTING: what is wrong (got value)`."""
+    lines = []
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+        got = f" (got {problem['input']!r})" if problem["type"] != "missing" else ""
+        lines.append(f"{name}: {problem['msg']}{got}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`; a bad value raises SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(f"error: invalid settings: {describe(error)}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()
+

@@ -1,0 +1,160 @@
+"""The project-local Postgres: `initdb` on first run, then `postgres` in the foreground.
+
+As root (CI, containers) Postgres refuses to run, so the launcher hands the state directory to
+the unprivileged `postgres` user and drops to it before `exec`; otherwise it runs as the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from app.settings import Settings
+from scripts.launch import LaunchError, ensure_port_free, ensure_socket_path, exec_command
+
+MAJOR = 15
+UNPRIVILEGED_USER = "postgres"
+
+
+@dataclass(frozen=True)
+class Layout:
+    data_dir: Path
+    socket_dir: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> Layout:
+        return cls(settings.state_dir / "postgres", settings.run_dir / "postgres")
+
+
+def bin_dir() -> Path:
+    """The folder of the Postgres server binaries: the pinned major first, then PATH."""
+    pinned = Path(f"/usr/lib/postgresql/{MAJOR}/bin")
+    if (pinned / "postgres").exists():
+        return pinned
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).resolve().parent
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "postgres").exists():
+            return candidate
+    raise LaunchError(
+        f"postgres: server binaries not found on PATH or in {pinned}: "
+        f"install postgresql-{MAJOR} (or run 'make dev', which does) or use 'nix develop'"
+    )
+
+
+def run_as() -> pwd.struct_passwd | None:
+    """The user to drop to: `postgres` when we are root, nobody otherwise."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
+        raise LaunchError(
+            "postgres: running as root, and Postgres refuses root: create an unprivileged "
+            f"'{UNPRIVILEGED_USER}' user (useradd --system {UNPRIVILEGED_USER}) or run as a normal user"
+        ) from None
+
+
+def unreachable_parent(path: Path) -> Path | None:
+    """The first parent folder that other users cannot enter, if any."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def hand_over(layout: Layout, user: pwd.struct_passwd) -> None:
+    blocked = unreachable_parent(layout.data_dir)
+    if blocked is not None:
+        raise LaunchError(
+            f"postgres: the '{user.pw_name}' user cannot reach {layout.data_dir} because {blocked} "
+            f"is closed to other users: run 'chmod o+x {blocked}' or move the checkout"
+        )
+    for folder in (layout.data_dir, layout.socket_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in [folder, *folder.rglob("*")]:
+            os.lchown(path, user.pw_uid, user.pw_gid)
+
+
+def drop_privileges(user: pwd.struct_passwd | None) -> None:
+    if user is None:
+        return
+    os.setgroups([])
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
+    os.environ.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
+
+
+def initdb(settings: Settings, layout: Layout, bindir: Path, user: pwd.struct_passwd | None) -> None:
+    """Creates the cluster and the app database in a side folder, then moves it in place."""
+    staging = layout.data_dir.with_name("postgres.initdb")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700)
+    password_file = staging.with_name("postgres.password")
+    password_file.write_text(settings.postgres_password.get_secret_value())
+    if user is not None:
+        os.chown(staging, user.pw_uid, user.pw_gid)
+        os.chown(password_file, user.pw_uid, user.pw_gid)
+    try:
+        _run_as(user, [str(bindir / "initdb"), "-D", str(staging), "-U", settings.postgres_user,
+                       f"--pwfile={password_file}", "--auth-local=trust",
+                       "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale"])
+        _run_as(user, [str(bindir / "postgres"), "--single", "-D", str(staging), "postgres"],
+                stdin=f'CREATE DATABASE "{settings.postgres_db}";\n')
+    finally:
+        password_file.unlink(missing_ok=True)
+    staging.rename(layout.data_dir)
+
+
+def _run_as(user: pwd.struct_passwd | None, argv: Sequence[str], stdin: str | None = None) -> None:
+    result = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, check=False,
+        preexec_fn=(lambda: drop_privileges(user)) if user else None,
+    )
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise LaunchError(f"postgres: {Path(argv[0]).name} failed: {' / '.join(tail)}")
+
+
+def check_version(layout: Layout, bindir: Path) -> None:
+    version_file = layout.data_dir / "PG_VERSION"
+    found = version_file.read_text().strip()
+    binaries = bindir.parent.name if bindir.parent.name.isdigit() else str(MAJOR)
+    if found != binaries:
+        raise LaunchError(
+            f"postgres: {layout.data_dir} holds a Postgres {found} cluster but the binaries are "
+            f"{binaries}: remove it ('make clean-state') or install postgresql-{found}"
+        )
+
+
+def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
+    """Initialises on first run, then becomes the Postgres server (foreground)."""
+    layout = Layout.of(settings)
+    bindir = bin_dir()
+    user = run_as()
+    ensure_port_free("postgres", settings.postgres_host, settings.port("postgres_port"))
+    ensure_socket_path("postgres", layout.socket_dir / f".s.PGSQL.{settings.postgres_port}")
+    layout.data_dir.parent.mkdir(parents=True, exist_ok=True)
+    layout.socket_dir.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        hand_over(layout, user)
+    if not (layout.data_dir / "PG_VERSION").exists():
+        print(f"--> initdb {layout.data_dir}", flush=True)
+        initdb(settings, layout, bindir, user)
+        if user is not None:
+            hand_over(layout, user)
+    check_version(layout, bindir)
+    drop_privileges(user)
+    exec_command([
+        str(bindir / "postgres"), "-D", str(layout.data_dir), "-k", str(layout.socket_dir),
+        "-h", settings.postgres_host, "-p", str(settings.postgres_port),
+        "-c", "logging_collector=off", "-c", "log_destination=stderr", *extra_args,
+    ])

@@ -1,0 +1,87 @@
+"""The dev stack under process-compose: the environment it needs, and up/down/status."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from app.settings import DEFAULT_PORTS, ROOT, Settings
+from scripts import postgres
+from scripts.launch import UNIX_SOCKET_MAX, LaunchError, exec_command, tool_path
+
+CONFIG = ROOT / "process-compose.yaml"
+
+
+def binary() -> str:
+    found = shutil.which("process-compose", path=tool_path())
+    if found is None:
+        raise LaunchError(
+            "process-compose not found: run 'make dev' (it installs it into .tools/bin) "
+            "or install it (https://f1bonacc1.github.io/process-compose/installation/)"
+        )
+    return found
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The caller's environment plus every resolved port and path the YAML refers to."""
+    env = dict(os.environ)
+    env["PATH"] = tool_path([postgres.bin_dir()])
+    env["STATE_DIR"] = str(settings.state_dir)
+    env["PORT_OFFSET"] = str(settings.port_offset)
+    # process-compose looks for its own config there; an empty one keeps it from logging the search.
+    env["XDG_CONFIG_HOME"] = str(settings.state_dir / "process-compose" / "config")
+    for name in DEFAULT_PORTS:
+        env[name.upper()] = str(settings.port(name))
+    return env
+
+
+def socket_path(settings: Settings) -> Path:
+    return settings.run_dir / "process-compose.sock"
+
+
+def server_args(settings: Settings) -> list[str]:
+    """How to reach the stack's process-compose: its unix socket, or a loopback port if too long."""
+    path = socket_path(settings)
+    if len(os.fsencode(path)) <= UNIX_SOCKET_MAX:
+        return ["--use-uds", "--unix-socket", str(path)]
+    return ["--address", "127.0.0.1", "--port", str(settings.process_compose_port)]
+
+
+def is_running(settings: Settings) -> bool:
+    path = socket_path(settings)
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # left behind by a stack that did not stop cleanly
+            return False
+    return True
+
+
+def up(settings: Settings, tui: bool | None = None) -> NoReturn:
+    """Becomes process-compose running the stack (TUI on a terminal, plain logs otherwise)."""
+    if is_running(settings):
+        raise LaunchError("the stack is already running: 'dev status' shows it, 'make down' stops it")
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = settings.state_dir / "process-compose"
+    (log_dir / "config" / "process-compose").mkdir(parents=True, exist_ok=True)
+    tui = sys.stdout.isatty() if tui is None else tui
+    exec_command(
+        [binary(), "up", "--config", str(CONFIG), *server_args(settings),
+         "--log-file", str(log_dir / "process-compose.log"), "--disable-dotenv",
+         "--ordered-shutdown", f"--tui={str(tui).lower()}"],
+        environment(settings),
+    )
+
+
+def client(settings: Settings, *command: str) -> NoReturn:
+    """Runs a process-compose client command (down, process list ...) against the stack."""
+    if not is_running(settings):
+        raise LaunchError("the stack is not running: start it with 'make dev'")
+    exec_command([binary(), *command, *server_args(settings)], environment(settings))
