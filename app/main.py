@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from app.api.router import api_router
 from app.api.routes import health
@@ -23,9 +22,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(
-        title="FastAPI stack", lifespan=lifespan, default_response_class=ORJSONResponse
-    )
+    app = FastAPI(title="FastAPI stack", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     app.include_router(health.router)

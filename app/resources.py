@@ -9,7 +9,12 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import BlockingConnectionPool, Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from app.db.queries import load_queries
 from app.settings import Settings
@@ -28,15 +33,16 @@ class Resources:
 
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Pools connect lazily, so the app starts (and /ready says what is missing) while a service is down."""
+    """Pools connect lazily: the app starts, and /ready says what is missing, while a store is down."""
     pool = await asyncpg.create_pool(
         settings.postgres_dsn, min_size=0, max_size=settings.postgres_pool_max
     )
     engine = create_async_engine(
         settings.sqlalchemy_url, pool_size=settings.postgres_pool_max, pool_pre_ping=False
     )
-    redis = Redis(
-        connection_pool=BlockingConnectionPool.from_url(
+    # Blocking: under load a request waits for a free connection instead of failing.
+    redis = Redis.from_pool(
+        BlockingConnectionPool.from_url(
             settings.redis_url,
             max_connections=settings.redis_pool_max,
             timeout=REDIS_TIMEOUT_SECONDS,

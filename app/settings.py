@@ -175,4 +175,3 @@ def load_settings(**overrides: object) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return load_settings()
-

@@ -63,21 +63,19 @@ def run_as() -> pwd.struct_passwd | None:
         ) from None
 
 
-def unreachable_parent(path: Path) -> Path | None:
-    """The first parent folder that other users cannot enter, if any."""
-    for parent in reversed(path.parents):
-        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
-            return parent
-    return None
+def closed_parents(path: Path) -> list[Path]:
+    """The parent folders that other users cannot enter."""
+    return [parent for parent in reversed(path.parents)
+            if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH]
 
 
 def hand_over(layout: Layout, user: pwd.struct_passwd) -> None:
-    blocked = unreachable_parent(layout.data_dir)
-    if blocked is not None:
-        raise LaunchError(
-            f"postgres: the '{user.pw_name}' user cannot reach {layout.data_dir} because {blocked} "
-            f"is closed to other users: run 'chmod o+x {blocked}' or move the checkout"
-        )
+    """Makes the data and socket folders the unprivileged user's, and reachable by it."""
+    for parent in closed_parents(layout.data_dir):
+        # e.g. a checkout under /root (mode 700): allow passing through, not listing.
+        print(f"--> chmod o+x {parent} (so that '{user.pw_name}' can reach the state dir)",
+              flush=True)
+        parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
     for folder in (layout.data_dir, layout.socket_dir):
         folder.mkdir(parents=True, exist_ok=True)
         for path in [folder, *folder.rglob("*")]:

@@ -16,11 +16,16 @@ from app.schemas.user import UserCreate, UserUpdate
 USER_FIELDS = ("id", "username", "email", "age", "mobile", "address", "created_at", "updated_at")
 
 
-async def list_page(*, pool: asyncpg.Pool, queries: Any, page: int, page_size: int) -> dict[str, Any]:
+async def list_page(
+    *, pool: asyncpg.Pool, queries: Any, page: int, page_size: int
+) -> dict[str, Any]:
     """One page of users and the total, in one query on the asyncpg pool."""
-    rows = [row async for row in queries.list_users_page(
-        pool, limit=page_size, offset=(page - 1) * page_size
-    )]
+    rows = [
+        row
+        async for row in queries.list_users_page(
+            pool, limit=page_size, offset=(page - 1) * page_size
+        )
+    ]
     total = rows[0]["total"] if rows else 0
     items = [{field: row[field] for field in USER_FIELDS} for row in rows if row["id"] is not None]
     return {

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Awaitable
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 
 from app.api.deps import ResourcesDep
 from app.errors import error_response
+from app.responses import OrjsonResponse
 
 router = APIRouter(tags=["health"])
 
@@ -17,19 +17,19 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 
 @router.get("/health")
-async def health() -> ORJSONResponse:
-    return ORJSONResponse({"status": "ok"})
+async def health() -> OrjsonResponse:
+    return OrjsonResponse({"status": "ok"})
 
 
 @router.get("/ready")
-async def ready(resources: ResourcesDep) -> ORJSONResponse:
+async def ready(resources: ResourcesDep) -> OrjsonResponse:
     checks = {
         "postgres": _check(resources.pool.fetchval("select 1")),
         "redis": _check(resources.redis.ping()),
     }
     results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
     if all(result == "ok" for result in results.values()):
-        return ORJSONResponse({"status": "ready", "checks": results})
+        return OrjsonResponse({"status": "ready", "checks": results})
     failed = ", ".join(name for name, result in results.items() if result != "ok")
     return error_response(503, f"not ready: {failed} unavailable", results)
 

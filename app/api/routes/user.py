@@ -6,9 +6,9 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query
-from fastapi.responses import ORJSONResponse, Response
 
 from app.api.deps import PoolDep, QueriesDep, RedisDep
+from app.responses import OrjsonResponse, Response
 from app.schemas.user import Counter, Greeting, UserPage
 from app.services import users
 
@@ -34,7 +34,7 @@ async def list_users(
     page_size: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Response:
     result = await users.list_page(pool=pool, queries=queries, page=page, page_size=page_size)
-    return ORJSONResponse(result)
+    return OrjsonResponse(result)
 
 
 @router.get("/counter", response_model=Counter)
