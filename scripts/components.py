@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from app import server
 from app.settings import Settings
 from scripts import postgres, redis_server
-from scripts.launch import VENV_BIN, exec_command
+from scripts.launch import VENV_BIN, ensure_port_free, exec_command
 
 
 def run_api(settings: Settings, extra_args: Sequence[str]) -> None:
+    ensure_port_free("api", settings.bind_host, settings.port("api_port"))
     server.serve(settings)
 
 
