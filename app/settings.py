@@ -25,7 +25,8 @@ DEFAULT_PORTS = {
     "debug_port_logserver": 5681,
 }
 
-COMPONENTS = ("api", "worker", "beat", "flower", "logserver")
+# Components that can run under debugpy, each on its own DEBUG_PORT_<NAME>.
+COMPONENTS = ("api", "worker", "beat", "logserver")
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 

@@ -9,6 +9,7 @@ import typer
 
 from app.settings import ROOT, get_settings
 from scripts import stack
+from scripts import components
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -43,12 +44,13 @@ def status() -> None:
 def run(
     ctx: typer.Context,
     component: Annotated[str, typer.Argument(help=f"One of: {', '.join(RUNNERS)}.")],
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Run under debugpy, listening on the component's debug port.")] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="With --debug: wait for a debugger to attach before running.")] = False,
 ) -> None:
     """Run one component in the foreground with the project settings; extra args go to it."""
-    runner = RUNNERS.get(component)
-    if runner is None:
-        raise typer.BadParameter(f"unknown component {component!r}; choose from {', '.join(RUNNERS)}")
-    runner(get_settings(), list(ctx.args))
+    components.run(get_settings(), component, list(ctx.args), debug, wait)
 
 
 def main() -> None:

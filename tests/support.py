@@ -97,3 +97,19 @@ class ServiceProcess:
             return condition()
 
         wait_for(ready_or_dead, timeout, f"{self.name} to be ready")
+
+
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses with a TCP listener on `port` (read from /proc/net/tcp and tcp6)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                # The kernel writes each 32-bit word in host (little-endian) order.
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.append(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6,
+                                              words))
+    return found
