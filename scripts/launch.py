@@ -12,6 +12,7 @@ from typing import NoReturn
 from app.settings import ROOT
 
 TOOLS_BIN = ROOT / ".tools" / "bin"
+UV_BIN = ROOT / ".tools" / "uv" / "bin"
 VENV_BIN = ROOT / ".venv" / "bin"
 UNIX_SOCKET_MAX = 107
 
@@ -47,7 +48,7 @@ def ensure_socket_path(component: str, path: Path) -> None:
 
 def tool_path(extra: Sequence[Path] = ()) -> str:
     """PATH with the project's own bin folders first."""
-    folders = [str(VENV_BIN), str(TOOLS_BIN), *map(str, extra)]
+    folders = [str(VENV_BIN), str(TOOLS_BIN), str(UV_BIN), *map(str, extra)]
     return os.pathsep.join([*folders, os.environ.get("PATH", "")])
 
 

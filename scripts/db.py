@@ -1,0 +1,22 @@
+"""`dev db`: the schema through Alembic (upgrade, downgrade, revision, reset)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from scripts.launch import VENV_BIN, LaunchError, exec_command
+
+ALEMBIC = str(VENV_BIN / "alembic")
+
+
+def alembic(*args: str) -> None:
+    """Becomes `alembic args` (its own output and exit status)."""
+    exec_command([ALEMBIC, *args])
+
+
+def reset() -> None:
+    """Every migration down, then up again: an empty, current schema."""
+    for step in (["downgrade", "base"], ["upgrade", "head"]):
+        print(f"--> alembic {' '.join(step)}", flush=True)
+        if subprocess.run([ALEMBIC, *step], check=False).returncode != 0:
+            raise LaunchError(f"alembic {' '.join(step)} failed (see above)")
