@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.router import api_router
+from app.api.router import API_PREFIX, ROUTERS
 from app.api.routes import health
 from app.errors import install_error_handlers
 from app.resources import open_resources
@@ -26,5 +26,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(api_router)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     return app
