@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
+COMPOSE := docker compose --env-file .env.production
+STACK := fastapi-stack
 
-.PHONY: help bootstrap dev down status test lint fmt clean-state
+.PHONY: help bootstrap dev down status test lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -14,8 +16,9 @@ bootstrap: ## install uv, Python packages, process-compose, Postgres/Redis binar
 dev: bootstrap ## start the whole dev stack under process-compose (Ctrl-C stops it)
 	@$(BIN)/dev up
 
-down: ## stop the running dev stack
-	@$(BIN)/dev down
+down: ## stop the running dev stack (and the compose deployment, if one runs)
+	-@$(BIN)/dev down
+	@if [ -f .env.production ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then $(COMPOSE) down; fi
 
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
@@ -28,6 +31,37 @@ lint: bootstrap ## ruff and mypy
 
 fmt: bootstrap ## format and fix what ruff can
 	@$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+worker: ## run the Celery worker alone in the foreground (reloads on change; ARGS="--pool solo")
+	@$(BIN)/dev run worker $(ARGS)
+
+beat: ## run Celery beat alone in the foreground (schedule under .state/celery)
+	@$(BIN)/dev run beat $(ARGS)
+
+flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-only)
+	@$(BIN)/dev run flower $(ARGS)
+
+logserver: ## run the log server alone in the foreground
+	@$(BIN)/dev run logserver $(ARGS)
+
+bench: bootstrap ## wrk against the api (production settings) and a raw ASGI baseline; WORKERS=n for more
+	@$(BIN)/dev bench
+
+bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, worker restart, log server records/s
+	@$(BIN)/dev bench --dev-loop
+
+.env.production:
+	@echo "make up needs .env.production: cp .env.production.example .env.production, then change every CHANGE-ME" >&2; exit 1
+
+build: ## build the production image (Dockerfile, target runtime) that compose.yaml runs
+	docker build --target runtime --tag "$${APP_IMAGE:-fastapi-stack:latest}" .
+
+up: .env.production ## start the production-like deployment (compose.yaml) and wait until it is healthy
+	$(COMPOSE) up --detach --wait
+
+stack: ## deploy compose.yaml to a Docker Swarm (after docker swarm init; APP_IMAGE pushed to a registry)
+	@$(BIN)/python -c 'import sys, yaml; c = yaml.safe_load(open("compose.yaml")); [s.pop("depends_on", None) for s in c["services"].values()]; yaml.safe_dump(c, sys.stdout)' \
+		| docker stack deploy --compose-file - $(STACK)
 
 clean-state: ## remove everything a running stack wrote (.state/)
 	rm -rf .state

@@ -1,0 +1,379 @@
+"""Fixtures of the environment checks: the tools they run, installed when missing (apt-get as
+root, npm), else skipped saying why; scratch space and caches under .state/env-tests/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".state" / "env-tests"
+NIXPKGS_STUB = Path(__file__).resolve().parent / "nixpkgs_stub"
+VENV_BIN = Path(sys.executable).parent
+
+DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"
+# The test base image: Debian bookworm with its Python 3.11, standing in for python:3.11-slim
+# (no registry is reachable); rebuilt when this recipe changes.
+BASE_SUITE = "bookworm"
+BASE_PACKAGES = "python3-venv,ca-certificates"
+BASE_IMAGE = "localhost/fastapi-stack-env-base:bookworm-1"
+RUNTIME_IMAGE = "localhost/fastapi-stack:env-test"
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    check: bool = True,
+    timeout: float = 120,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Runs `argv` to completion; a failure (with `check`) shows the command and its output."""
+    result = subprocess.run(
+        [str(arg) for arg in argv],
+        cwd=cwd,
+        env=env,
+        input=input,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(map(str, argv))}` exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}",
+            pytrace=False,
+        )
+    return result
+
+
+class Apt:
+    """Installs Debian packages for the checks, once per session, as root only."""
+
+    updated = False
+
+    @classmethod
+    def install(cls, *packages: str) -> str | None:
+        """None when installed; otherwise why they could not be."""
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            return f"needs root and apt-get to install {' '.join(packages)}"
+        CACHE.mkdir(parents=True, exist_ok=True)
+        log = CACHE / "apt.log"
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        with log.open("a") as output:
+            steps = [] if cls.updated else [["apt-get", "update", "-q"]]
+            steps.append(["apt-get", "install", "-y", "-q", *packages])
+            for step in steps:
+                if subprocess.run(
+                    step, stdout=output, stderr=output, env=env, check=False
+                ).returncode:
+                    return f"`{' '.join(step)}` failed (see {log.relative_to(ROOT)})"
+        cls.updated = True
+        return None
+
+
+def installed(command: str, apt_package: str) -> str:
+    """The path of `command`, installed from Debian when missing; skips when it cannot be."""
+    found = shutil.which(command)
+    if found is None:
+        problem = Apt.install(apt_package)
+        found = shutil.which(command)
+        if found is None:
+            pytest.skip(f"{command} is missing and could not be installed: {problem}")
+    return found
+
+
+@pytest.fixture
+def scratch(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """An empty folder of this test's own under .state/env-tests/scratch (not /tmp)."""
+    folder = CACHE / "scratch" / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- nix ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Nix:
+    """Debian's nix-bin with its store and caches in .state/env-tests/nix, flakes enabled."""
+
+    bin_dir: Path
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        xdg = {
+            name: str(self.home / name.lower())
+            for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
+        }
+        return {**os.environ, **xdg, "NIX_CONFIG": "experimental-features = nix-command flakes"}
+
+    def __call__(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(
+            [self.bin_dir / "nix", "--store", self.home / "store", *args],
+            env=self.env(),
+            check=check,
+        )
+
+    def parse(self, path: Path) -> subprocess.CompletedProcess[str]:
+        return run([self.bin_dir / "nix-instantiate", "--parse", path], env=self.env())
+
+    def eval(
+        self,
+        flake: Path,
+        attribute: str,
+        *options: str,
+        stub: Path = NIXPKGS_STUB,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """`nix eval` of `flake#attribute` with nixpkgs replaced by the stub (nothing fetched)."""
+        return self(
+            "eval",
+            "--no-write-lock-file",
+            f"path:{flake}#{attribute}",
+            "--override-input",
+            "nixpkgs",
+            f"path:{stub}",
+            *options,
+            check=check,
+        )
+
+
+@pytest.fixture(scope="session")
+def nix() -> Nix:
+    nix_path = installed("nix", "nix-bin")
+    return Nix(Path(nix_path).parent, CACHE / "nix")
+
+
+# ---- devcontainer CLI ---------------------------------------------------------------------------
+
+DOCKER_STUB = """#!/bin/sh
+# No Docker daemon here: there are no containers, and nothing else is answered.
+[ "$1" = ps ] && exit 0
+echo "docker stub (tests/env): no daemon for: $*" >&2
+exit 1
+"""
+
+
+@dataclass(frozen=True)
+class DevcontainerCli:
+    program: Path
+    docker_stub: Path
+    home: Path
+
+    def __call__(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """The CLI with the Docker stub, its temporary files kept in the checkout."""
+        tmp = self.home / "tmp"
+        tmp.mkdir(exist_ok=True)
+        return run(
+            [self.program, *args, "--docker-path", self.docker_stub],
+            env={**os.environ, "TMPDIR": str(tmp)},
+        )
+
+
+@pytest.fixture(scope="session")
+def devcontainer_cli() -> DevcontainerCli:
+    """The real @devcontainers/cli from npm, in .state/env-tests/devcontainer-cli."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        problem = Apt.install("nodejs", "npm")
+        if shutil.which("npm") is None:
+            pytest.skip(f"npm is missing and could not be installed: {problem}")
+    node_major = int(run(["node", "-p", "process.versions.node.split('.')[0]"]).stdout)
+    if node_major < 20:
+        pytest.skip(f"{DEVCONTAINER_CLI} needs Node.js 20 or later; this machine has {node_major}")
+    home = CACHE / "devcontainer-cli"
+    program = home / "node_modules" / ".bin" / "devcontainer"
+    version = DEVCONTAINER_CLI.rsplit("@", 1)[1]
+    if not program.exists() or version not in run([program, "--version"], check=False).stdout:
+        home.mkdir(parents=True, exist_ok=True)
+        result = run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                home,
+                "--cache",
+                CACHE / "npm-cache",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                DEVCONTAINER_CLI,
+            ],
+            check=False,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            pytest.skip(f"npm could not install {DEVCONTAINER_CLI}: {result.stderr.strip()[-500:]}")
+    stub = home / "docker-stub"
+    stub.write_text(DOCKER_STUB)
+    stub.chmod(0o755)
+    return DevcontainerCli(program, stub, home)
+
+
+# ---- buildah ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Buildah:
+    """buildah with its own vfs store under .state/env-tests/buildah, chroot isolation."""
+
+    program: str
+    home: Path
+
+    def command(self, *args: str | Path) -> list[str]:
+        return [
+            self.program,
+            "--storage-driver",
+            "vfs",
+            "--root",
+            str(self.home / "root"),
+            "--runroot",
+            str(self.home / "run"),
+            *map(str, args),
+        ]
+
+    def env(self) -> dict[str, str]:
+        """Its temporary files (and RUN cache mounts) in the checkout too, not in /var/tmp."""
+        tmp = self.home / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return {**os.environ, "TMPDIR": str(tmp)}
+
+    def __call__(
+        self, *args: str | Path, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return run(self.command(*args), check=check, timeout=timeout, env=self.env())
+
+    def has_image(self, name: str) -> bool:
+        return self("images", "--quiet", name, check=False).returncode == 0
+
+    def build(self, *args: str | Path) -> str:
+        """`buildah bud` with cached steps; then removes every stored image this build did not
+        use (vfs stores each step whole, so old steps would fill the disk)."""
+        output = self(
+            "bud",
+            "--isolation",
+            "chroot",
+            "--format",
+            "docker",
+            "--layers",
+            "--pull=never",
+            *args,
+            timeout=900,
+        ).stdout
+        used = re.findall(r"^--> (?:Using cache )?([0-9a-f]{11,64})$", output, re.MULTILINE)
+        stored = self(
+            "images", "--all", "--noheading", "--no-trunc", "--format", "{{.ID}} {{.Name}}"
+        ).stdout.splitlines()
+        unused = [
+            image
+            for image, name in (line.split(maxsplit=1) for line in stored)
+            if name.strip() == "<none>"
+            and not any(image.removeprefix("sha256:").startswith(id_) for id_ in used)
+        ]
+        if unused:
+            self("rmi", *unused, check=False, timeout=600)
+        return output
+
+
+@pytest.fixture(scope="session")
+def buildah() -> Buildah:
+    tool = Buildah(installed("buildah", "buildah"), CACHE / "buildah")
+    info = tool("info", check=False)
+    if info.returncode != 0:
+        pytest.skip(f"buildah cannot run here: {info.stderr.strip()[-500:]}")
+    return tool
+
+
+def debootstrap_base(folder: Path) -> Path:
+    """A tarball of a minimal Debian with Python, made once and kept in `folder`."""
+    tarball = folder / f"{BASE_SUITE}-{BASE_PACKAGES.replace(',', '+')}.tar"
+    if tarball.exists():
+        return tarball
+    debootstrap = installed("debootstrap", "debootstrap")
+    rootfs = folder / "rootfs"
+    shutil.rmtree(rootfs, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            debootstrap,
+            "--variant=minbase",
+            f"--include={BASE_PACKAGES}",
+            BASE_SUITE,
+            rootfs,
+            "http://deb.debian.org/debian",
+        ],
+        timeout=900,
+    )
+    for leftover in (
+        "var/cache/apt/archives",
+        "var/lib/apt/lists",
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/locale",
+    ):
+        shutil.rmtree(rootfs / leftover, ignore_errors=True)
+    # The host's CA bundle: TLS to the package index may pass a proxy that the host trusts.
+    shutil.copyfile(
+        "/etc/ssl/certs/ca-certificates.crt", rootfs / "etc/ssl/certs/ca-certificates.crt"
+    )
+    run(["tar", "-C", rootfs, "-cf", tarball.with_suffix(".partial"), "."], timeout=300)
+    tarball.with_suffix(".partial").rename(tarball)
+    shutil.rmtree(rootfs)
+    return tarball
+
+
+BASE_CONTAINERFILE = """FROM scratch
+ADD {tarball} /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \\
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+CMD ["python3.11"]
+"""
+
+
+@pytest.fixture(scope="session")
+def base_image(buildah: Buildah) -> str:
+    """The stand-in for python:3.11-slim-bookworm, in the buildah store."""
+    if not buildah.has_image(BASE_IMAGE):
+        folder = CACHE / "base"
+        tarball = debootstrap_base(folder)
+        (folder / "Containerfile").write_text(BASE_CONTAINERFILE.format(tarball=tarball.name))
+        buildah.build("--tag", BASE_IMAGE, folder)
+    return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def runtime_image(buildah: Buildah, base_image: str) -> str:
+    """The Dockerfile's runtime target, built from the checkout (cached steps reused)."""
+    buildah.build(
+        "--build-arg",
+        f"BASE_IMAGE={base_image}",
+        "--target",
+        "runtime",
+        "--tag",
+        RUNTIME_IMAGE,
+        "--file",
+        ROOT / "Dockerfile",
+        ROOT,
+    )
+    return RUNTIME_IMAGE
+
+
+@pytest.fixture(scope="session")
+def runtime_container(buildah: Buildah, runtime_image: str) -> Iterator[str]:
+    """A working container of the runtime image (for commands that change nothing in it)."""
+    name = buildah("from", "--pull=never", runtime_image).stdout.strip()
+    yield name
+    buildah("rm", name, check=False)

@@ -1,0 +1,205 @@
+"""compose.yaml: valid for the compose spec, the 7 components from the runtime image with health
+checks and ordered start-up, settings from the documented env file, and a Swarm-ready file."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.settings import Settings
+from tests.env.conftest import ROOT, VENV_BIN, Apt, run
+
+COMPOSE = ROOT / "compose.yaml"
+ENV_EXAMPLE = ROOT / ".env.production.example"
+COMMANDS = {  # the components of the runtime image, by their command
+    "api": ["python", "-m", "app"],
+    "worker": ["celery", "-A", "worker.celery_app", "worker"],
+    "beat": [
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "beat",
+        "--schedule",
+        "/state/celery/beat-schedule",
+    ],
+    "flower": ["celery", "-A", "worker.celery_app", "flower", "--address=0.0.0.0", "--port=5555"],
+    "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
+    "migrate": ["alembic", "upgrade", "head"],
+}
+POSTGRES_IMAGE_SETTINGS = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
+    loaded: dict[str, dict[str, Any]] = yaml.safe_load(COMPOSE.read_text())["services"]
+    return loaded
+
+
+def test_validates_against_the_compose_spec() -> None:
+    checker = shutil.which("check-jsonschema", path=str(VENV_BIN))
+    assert checker, "check-jsonschema is missing from .venv (a dev dependency)"
+    run([checker, "--builtin-schema", "vendor.compose-spec", COMPOSE])
+
+
+def test_runs_the_components_from_one_runtime_image(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) == {*COMMANDS, "postgres", "redis"}
+    images = {services[name]["image"] for name in COMMANDS}
+    assert len(images) == 1
+    for name, command in COMMANDS.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["build"]["target"] == "runtime", name
+
+
+def _is_one_shot(name: str, services: dict[str, dict[str, Any]]) -> bool:
+    """Waited for until it completes, and not restarted once it has succeeded."""
+    policy = services[name].get("deploy", {}).get("restart_policy", {}).get("condition")
+    waited_for = any(
+        (service.get("depends_on") or {}).get(name, {}).get("condition")
+        == "service_completed_successfully"
+        for service in services.values()
+    )
+    return waited_for and policy in {"on-failure", "none"}
+
+
+def test_every_service_has_a_health_check_or_is_a_one_shot(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        healthcheck = service.get("healthcheck")
+        if healthcheck is None or healthcheck.get("disable"):
+            assert _is_one_shot(name, services), f"{name} has no health check and is not a one-shot"
+        else:
+            assert healthcheck["test"][0] in {"CMD", "CMD-SHELL"}, name
+
+
+def test_start_up_waits_for_health_and_for_the_migration(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in ("api", "worker", "beat"):
+        depends_on = services[name]["depends_on"]
+        assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends_on["redis"]["condition"] == "service_healthy", name
+    for name, service in services.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            if dependency in {"postgres", "redis"}:
+                assert rule["condition"] == "service_healthy", f"{name} -> {dependency}"
+
+
+def test_api_and_worker_scale_with_replicas(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("api", "worker"):
+        assert "replicas" in services[name]["deploy"], name
+    assert services["beat"]["deploy"]["replicas"] == 1, "a second beat would run every task twice"
+
+
+def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]]) -> None:
+    volumes = yaml.safe_load(COMPOSE.read_text())["volumes"]
+
+    def named(service: str, target: str) -> bool:
+        mounts = [mount.split(":") for mount in services[service].get("volumes", [])]
+        return any(source in volumes and path == target for source, path, *_ in mounts)
+
+    assert named("postgres", "/var/lib/postgresql/data")
+    assert named("redis", "/data")
+    assert named("logserver", "/state/logs")
+    assert named("beat", "/state/celery")
+
+
+def _env_file_settings(path: Path) -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_env_example_holds_only_real_settings_and_the_secrets() -> None:
+    settings = {name.upper() for name in Settings.model_fields}
+    documented = _env_file_settings(ENV_EXAMPLE)
+    unknown = set(documented) - settings - POSTGRES_IMAGE_SETTINGS
+    assert not unknown, f".env.production.example sets what no setting reads: {sorted(unknown)}"
+    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"):
+        assert documented[secret] == "CHANGE-ME", secret
+    text = ENV_EXAMPLE.read_text()
+    for key in documented:
+        assert re.search(rf"#[^\n]*\n(?:[A-Z_]+=[^\n]*\n)*{key}=", text), f"{key} is undocumented"
+
+
+def test_services_find_each_other_by_name(services: dict[str, dict[str, Any]]) -> None:
+    environment = services["api"]["environment"]
+    assert (
+        environment["POSTGRES_HOST"],
+        environment["REDIS_HOST"],
+        environment["LOGSERVER_HOST"],
+    ) == ("postgres", "redis", "logserver")
+    assert environment["BIND_HOST"] == "0.0.0.0" and environment["ENVIRONMENT"] == "production"
+    for name in COMMANDS:
+        assert services[name]["environment"] == environment, name
+
+
+def _docker() -> str:
+    docker = shutil.which("docker")
+    if docker is None:
+        problem = Apt.install("docker.io")
+        docker = shutil.which("docker")
+        if docker is None:
+            pytest.skip(f"the docker CLI is missing and could not be installed: {problem}")
+    return docker
+
+
+def for_swarm(compose: dict[str, Any]) -> dict[str, Any]:
+    """compose.yaml as `docker stack deploy` takes it: without `depends_on`, which a Swarm
+    ignores and whose long form it rejects (the README's deploy command does the same)."""
+    for service in compose["services"].values():
+        service.pop("depends_on", None)
+    return compose
+
+
+def test_a_swarm_takes_the_same_file(scratch: Path) -> None:
+    docker = _docker()
+    stack = yaml.safe_dump(for_swarm(yaml.safe_load(COMPOSE.read_text())))
+    env = {
+        **os.environ,
+        "ENV_FILE": str(ENV_EXAMPLE),
+        "API_REPLICAS": "3",
+        "HOME": str(scratch),
+        "DOCKER_CONFIG": str(scratch / "docker"),
+    }
+    result = run(
+        [docker, "stack", "config", "--compose-file", "-"], input=stack, env=env, check=False
+    )
+    if result.returncode != 0 and "unknown command" in result.stderr + result.stdout:
+        pytest.skip(f"this docker CLI has no `stack config`: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    rendered = yaml.safe_load(result.stdout)["services"]
+    assert rendered["api"]["deploy"]["replicas"] == 3
+    assert rendered["worker"]["deploy"]["replicas"] == 2
+    assert rendered["api"]["environment"]["POSTGRES_PASSWORD"] == "CHANGE-ME"
+
+
+def _modules_named(command: list[str] | str) -> list[str]:
+    """The project modules a command runs: `python -m X` and `celery -A X`."""
+    words = command.split() if isinstance(command, str) else command
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word in {"-m", "-A"}]
+
+
+def test_commands_and_health_checks_name_modules_that_exist(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        commands = [
+            service.get("command") or [],
+            (service.get("healthcheck") or {}).get("test", []),
+        ]
+        for module in (m for command in commands for m in _modules_named(command)):
+            path = ROOT / module.replace(".", "/")
+            assert path.with_suffix(".py").exists() or (path / "__main__.py").exists(), (
+                f"{name} runs {module}, which is not in the checkout"
+            )
