@@ -1,0 +1,255 @@
+"""`dev bench` (`make bench`): requests/s, p50 and p99 of the benchmark endpoints under wrk,
+each next to a raw ASGI baseline served by the same server with the same settings.
+
+Everything runs on its own free ports and state under `<STATE_DIR>/bench/` and is stopped on the
+way out. Targets alternate (baseline, greeting, list, counter; then again) so that noise from the
+rest of the machine hits them alike; each target's best round is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from app.settings import ROOT, Settings
+from scripts import bench_report, bench_services, bench_wrk, postgres
+from scripts.bench_processes import (
+    BenchError,
+    port_is_bound,
+    processes_with_env,
+    stopped_by_sigterm,
+)
+from scripts.bench_services import GREETING, SEED_USERS, Ports, get
+from scripts.bench_wrk import Load, Measurement
+
+TARGETS = {
+    "baseline": "/",
+    "greeting": "/api/v1/user/greeting",
+    "list": "/api/v1/user/list?page=1&page_size=10",
+    "counter": "/api/v1/user/counter",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int = 10  # seconds per target, split over the rounds
+    connections: int = 64
+    threads: int = 2
+    workers: int = 1
+    tiny: bool = False
+
+    @property
+    def rounds(self) -> int:
+        return 2 if self.duration >= 2 else 1
+
+    @property
+    def warmup(self) -> int:
+        return 0 if self.tiny else 1
+
+    def load(self) -> Load:
+        return Load(self.threads, self.connections, self.duration // self.rounds)
+
+    @classmethod
+    def tiny_run(cls, workers: int = 1) -> Options:
+        """For the test: 1 s per target, 4 connections, its own output folder."""
+        return cls(duration=1, connections=4, threads=1, workers=workers, tiny=True)
+
+
+def output_dir(settings: Settings, tiny: bool) -> Path:
+    base = settings.state_dir / "bench"
+    return base / "tiny" if tiny else base
+
+
+def run(settings: Settings, options: Options) -> dict[str, Any]:
+    """Starts everything, checks each endpoint, measures, stops everything, writes the report."""
+    if options.connections < options.threads:
+        raise BenchError("--connections must be at least --threads (wrk's rule)")
+    folder = output_dir(settings, options.tiny)
+    state_dir, log_dir = folder / "state", folder / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for previous in (state_dir / "logs", state_dir / "log-spill"):
+        shutil.rmtree(previous, ignore_errors=True)  # the last run's access log: not kept
+    wrk = bench_wrk.ensure_wrk()
+    script = bench_wrk.write_script(folder)
+    ports = Ports.free()
+    env = bench_services.environment(state_dir, ports, options.workers)
+    print(
+        f"--> bench: {options.workers} api worker(s), wrk -t{options.threads} "
+        f"-c{options.connections}, {options.rounds} round(s) of {options.load().seconds}s "
+        f"per target; logs in {log_dir}",
+        flush=True,
+    )
+    load_before = os.getloadavg()
+    with stopped_by_sigterm(), ExitStack() as stack:
+        bench_services.start(stack, env, log_dir, ports)
+        urls = check_endpoints(ports)
+        rounds = alternate(wrk, script, urls, options)
+    ensure_nothing_left(ports, state_dir)
+    summary = bench_report.summarise(rounds)
+    document = {**summary, "meta": meta(options, wrk, ports, state_dir, load_before[0])}
+    bench_report.write_json(folder / "latest.json", document)
+    (folder / "latest.svg").write_text(bench_report.chart(summary, chart_title(options)))
+    print()
+    print(bench_report.table(summary, TARGETS))
+    print(f"\n--> wrote {folder / 'latest.json'} and {folder / 'latest.svg'}")
+    return document
+
+
+def check_endpoints(ports: Ports) -> dict[str, str]:
+    """Each target's URL, once it answered 200 with the body it should have."""
+    urls = {
+        name: f"http://127.0.0.1:{ports.baseline if name == 'baseline' else ports.api}{path}"
+        for name, path in TARGETS.items()
+    }
+    for name, url in urls.items():
+        status, body = get(url)
+        if status != 200 or not _holds(EXPECTED[name], body):
+            raise BenchError(f"{name}: GET {url} answered {status} {body!r}")
+    first, second = (get(urls["counter"])[1]["counter"] for _ in range(2))
+    if second != first + 1:
+        raise BenchError(f"counter: went from {first} to {second}, not up by one")
+    return urls
+
+
+def _is_greeting(body: Any) -> bool:
+    return bool(body == GREETING)
+
+
+def _is_first_page(body: Any) -> bool:
+    head = {"total": body["total"], "page": body["page"], "page_size": body["page_size"]}
+    return head == {"total": SEED_USERS, "page": 1, "page_size": 10} and len(body["items"]) == 10
+
+
+def _is_counter(body: Any) -> bool:
+    return isinstance(body["counter"], int)
+
+
+EXPECTED = {
+    "baseline": _is_greeting,
+    "greeting": _is_greeting,
+    "list": _is_first_page,
+    "counter": _is_counter,
+}
+
+
+def _holds(valid: Callable[[Any], bool], body: Any) -> bool:
+    try:
+        return valid(body)
+    except (KeyError, TypeError):
+        return False
+
+
+def alternate(
+    wrk: str, script: Path, urls: dict[str, str], options: Options
+) -> dict[str, list[Measurement]]:
+    """Warm-up, then `rounds` passes over every target in turn."""
+    if options.warmup:
+        warmup = Load(options.threads, options.connections, options.warmup)
+        for url in urls.values():
+            bench_wrk.measure(wrk, script, url, warmup)
+    rounds: dict[str, list[Measurement]] = {name: [] for name in urls}
+    for number in range(1, options.rounds + 1):
+        for name, url in urls.items():
+            result = bench_wrk.measure(wrk, script, url, options.load())
+            rounds[name].append(result)
+            print(
+                f"    round {number}/{options.rounds} {name:<8} {result.rps:>10,.0f} req/s  "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms",
+                flush=True,
+            )
+    return rounds
+
+
+def ensure_nothing_left(ports: Ports, state_dir: Path) -> None:
+    """Fails loudly if a process or a bound port outlived the run."""
+    left = processes_with_env("STATE_DIR", str(state_dir))
+    bound = [name for name, port in ports.as_dict().items() if port_is_bound(port)]
+    if left or bound:
+        raise BenchError(f"left behind after stopping: processes {left}, ports of {bound}")
+
+
+def meta(
+    options: Options, wrk: str, ports: Ports, state_dir: Path, load_before: float
+) -> dict[str, Any]:
+    return {
+        "machine": machine(),
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
+        "workers": options.workers,
+        "duration_s": options.rounds * options.load().seconds,
+        "rounds": options.rounds,
+        "round_s": options.load().seconds,
+        "warmup_s": options.warmup,
+        "connections": options.connections,
+        "threads": options.threads,
+        "aggregate": "best round per target (highest requests/s) with that round's latencies",
+        "api": f"python -m app (ENVIRONMENT=production, API_WORKERS={options.workers})",
+        "baseline": "python -m scripts.bench_baseline (the uvicorn options app.server gives)",
+        "seed_users": SEED_USERS,
+        "logserver": bench_services.has_logserver(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "versions": {
+            "python": platform.python_version(),
+            "uvicorn": uvicorn.__version__,
+            "wrk": bench_wrk.version(wrk),
+            "postgres": _output([str(postgres.bin_dir() / "postgres"), "--version"]),
+            "redis": _output(["redis-server", "--version"]).split(" sha=")[0],
+        },
+        "ports": ports.as_dict(),
+        "state_dir": str(state_dir),
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _lines("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        (int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")),
+        0,
+    )
+    release = dict(line.split("=", 1) for line in _lines("/etc/os-release") if "=" in line)
+    return {
+        "os": release.get("PRETTY_NAME", platform.system()).strip('"'),
+        "kernel": platform.release(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+    }
+
+
+def chart_title(options: Options) -> str:
+    return (
+        f"make bench: {options.workers} worker(s), wrk -t{options.threads} "
+        f"-c{options.connections}, {time.strftime('%Y-%m-%d')}"
+    )
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _output(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""

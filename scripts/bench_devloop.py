@@ -1,0 +1,273 @@
+"""`dev bench --dev-loop` (`make bench-dev`): the waits of the dev loop.
+
+- cold start: `dev up --no-tui` to every process ready (one-shots completed), on a fresh state
+  dir, then again on the state the first start left;
+- api reload: the time from writing a file under `app/` to a new server process answering
+  (median of several edits);
+- worker restart: the same for a file under `worker/` (when the stack has a worker);
+- log server: records/s it stores from 1 and from 8 senders.
+
+The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]  # PyYAML, which uvicorn[standard] brings
+
+from app.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
+from scripts import bench_logserver, stack
+from scripts.bench import machine
+from scripts.bench_processes import (
+    BenchError,
+    Supervised,
+    descendants,
+    free_port,
+    port_is_bound,
+    processes_with_env,
+    server_pids,
+    stopped_by_sigterm,
+    wait_for,
+)
+from scripts.bench_report import write_json
+from scripts.bench_services import get, has_logserver
+from scripts.launch import VENV_BIN
+
+DEV = str(VENV_BIN / "dev")
+EDITS = 5
+READY_TIMEOUT = 180
+RESTART_TIMEOUT = 60
+SETTLE_SECONDS = 1.0  # between edits, so that one reload is over before the next edit
+API_EDIT = ROOT / "app" / "_bench_reload.py"
+WORKER_EDIT = ROOT / "worker" / "_bench_reload.py"
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    folder = settings.state_dir / "bench" / "dev-loop"
+    state_dir, log_dir = folder / "state", folder / "logs"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    overrides = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
+    overrides.update(STATE_DIR=str(state_dir), ENVIRONMENT="dev", API_RELOAD="true", DEBUG="")
+    stack_settings = load_settings(**{name.lower(): value for name, value in overrides.items()})
+    env = {**os.environ, **overrides}
+    figures: dict[str, Any] = {}
+    try:
+        with stopped_by_sigterm():
+            with running_stack(stack_settings, env, log_dir, "fresh") as seconds:
+                figures["cold_start_fresh_s"] = round(seconds, 2)
+            with running_stack(stack_settings, env, log_dir, "existing") as seconds:
+                figures["cold_start_existing_state_s"] = round(seconds, 2)
+                figures["api_reload_s"] = api_reload(stack_settings)
+                try:
+                    figures["worker_restart_s"] = worker_restart(stack_settings)
+                except BenchError as error:  # the worker is new: keep the other figures
+                    figures["worker_restart_s"] = f"failed: {error}"
+                    print(f"--> worker restart {figures['worker_restart_s']}", flush=True)
+            figures["logserver_records_per_s"] = logserver_rate(env, folder, log_dir)
+    finally:
+        left = kill_leftovers(state_dir)
+    ensure_nothing_left(stack_settings, left)
+    document = {
+        **figures,
+        "meta": {
+            "machine": machine(),
+            "edits": EDITS,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    }
+    write_json(folder.parent / "dev-loop.json", document)
+    print()
+    print(table(figures))
+    print(f"\n--> wrote {folder.parent / 'dev-loop.json'}")
+    return document
+
+
+@contextmanager
+def running_stack(
+    settings: Settings, env: dict[str, str], log_dir: Path, run: str
+) -> Iterator[float]:
+    """`dev up --no-tui` until every process is ready; yields the seconds that took."""
+    print(f"--> dev up ({run} state): waiting for every process to be ready", flush=True)
+    up = Supervised(f"dev-up-{run}", [DEV, "up", "--no-tui"], env, log_dir, cwd=ROOT)
+    began = time.monotonic()
+    with up:
+        up.wait_until(lambda: all_ready(settings), READY_TIMEOUT, "every process ready")
+        seconds = time.monotonic() - began
+        print(f"    ready in {seconds:.2f}s", flush=True)
+        try:
+            yield seconds
+        finally:
+            subprocess.run(
+                [DEV, "down"],
+                env=stack.environment(settings),
+                cwd=ROOT,
+                capture_output=True,
+                check=False,
+            )
+            assert up.process is not None
+            up.process.wait(60)
+
+
+def processes(settings: Settings) -> list[dict[str, Any]]:
+    """`process-compose process list` of the running stack ([] while it does not answer)."""
+    result = subprocess.run(
+        [stack.binary(), "process", "list", "--output", "json", *stack.server_args(settings)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=stack.environment(settings),
+    )
+    return json.loads(result.stdout) if result.returncode == 0 else []
+
+
+def all_ready(settings: Settings) -> bool:
+    """Every long-running process ready (or running, if it has no probe); one-shots exited 0."""
+    entries = processes(settings)
+    return bool(entries) and all(_ready(entry) for entry in entries)
+
+
+def _ready(entry: dict[str, Any]) -> bool:
+    if entry.get("status") == "Completed":
+        return entry.get("exit_code") == 0
+    probed = entry.get("has_ready_probe", True)
+    return entry.get("status") == "Running" and (not probed or entry.get("is_ready") == "Ready")
+
+
+def api_reload(settings: Settings) -> dict[str, Any]:
+    """Seconds from an edit under app/ to a new api server process answering GET /health.
+
+    The server processes are the reloader's `multiprocessing` children (uvicorn stops the old one
+    before it starts the next), found in /proc: the api's own logs may go anywhere."""
+    reloader = next(entry["pid"] for entry in processes(settings) if entry["name"] == "api")
+    health = f"http://127.0.0.1:{settings.api_port}/health"
+
+    def new_server() -> Callable[[], bool]:
+        previous = server_pids(reloader)
+
+        def answers() -> bool:
+            current = server_pids(reloader)
+            return bool(current - previous) and get(health)[0] == 200
+
+        return answers
+
+    return time_edits(API_EDIT, new_server, "api reload")
+
+
+def worker_restart(settings: Settings) -> dict[str, Any] | str:
+    """Seconds from an edit under worker/ to a new process in the worker's process tree (the
+    restarted Celery worker) and its readiness probe passing (if process-compose.yaml has one:
+    the probe's own run time is then included)."""
+    entry = next((entry for entry in processes(settings) if entry["name"] == "worker"), None)
+    if entry is None:
+        print("--> worker restart: skipped (no 'worker' in process-compose.yaml yet)")
+        return "skipped: no worker in process-compose.yaml"
+    probe = readiness_command("worker")
+    env = stack.environment(settings)
+
+    def ready_again() -> Callable[[], bool]:
+        # The api's edits (under app/, which the worker watches too) may still be restarting it.
+        if probe is not None:
+            wait_for(lambda: _passes(probe, env), RESTART_TIMEOUT, "the worker to be ready")
+        previous = descendants(entry["pid"])
+
+        def ready() -> bool:
+            started = bool(descendants(entry["pid"]) - previous)
+            return started and (probe is None or _passes(probe, env))
+
+        return ready
+
+    return time_edits(WORKER_EDIT, ready_again, "worker restart")
+
+
+def _passes(command: str, env: dict[str, str]) -> bool:
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True).returncode == 0
+
+
+def readiness_command(process: str) -> str | None:
+    """The exec readiness probe of `process` in process-compose.yaml, if it has one."""
+    config = yaml.safe_load(stack.CONFIG.read_text())
+    probe = config["processes"][process].get("readiness_probe") or {}
+    command = (probe.get("exec") or {}).get("command")
+    return str(command) if command else None
+
+
+def time_edits(
+    path: Path, restarted: Callable[[], Callable[[], bool]], what: str
+) -> dict[str, Any]:
+    """Rewrites `path` EDITS times, each time waiting until `restarted()`'s condition (made just
+    before the edit) holds; the median and every sample, in seconds. Deletes `path` after."""
+    samples = []
+    try:
+        for edit in range(1, EDITS + 1):
+            condition = restarted()
+            began = time.monotonic()
+            path.write_text(f"# dev bench --dev-loop: edit {edit} at {time.time()}\n")
+            wait_for(condition, RESTART_TIMEOUT, what)
+            samples.append(time.monotonic() - began)
+            print(f"    {what} {edit}/{EDITS}: {samples[-1]:.2f}s", flush=True)
+            time.sleep(SETTLE_SECONDS)
+    finally:
+        path.unlink(missing_ok=True)
+    return {
+        "median": round(statistics.median(samples), 2),
+        "samples": [round(sample, 2) for sample in samples],
+    }
+
+
+def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str, float] | str:
+    if not has_logserver():
+        print("--> log server: skipped (logserver.server does not exist yet)")
+        return "skipped: no log server yet"
+    print(f"--> log server: {bench_logserver.RECORDS:,} records from 1, then 8 senders", flush=True)
+    data_dir = folder / "logserver-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    try:
+        rates = bench_logserver.throughput(env, data_dir, log_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {name: round(rate) for name, rate in rates.items()}
+
+
+def kill_leftovers(state_dir: Path) -> list[int]:
+    """Kills any process of this run still alive (recognised by its STATE_DIR), saying so."""
+    left = processes_with_env("STATE_DIR", str(state_dir))
+    for pid in left:
+        print(f"--> killing leftover process {pid}", flush=True)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left
+
+
+def ensure_nothing_left(settings: Settings, killed: list[int]) -> None:
+    bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
+    if killed or bound:
+        raise BenchError(
+            f"left behind after the run: processes {killed} (killed), ports of {bound}"
+        )
+
+
+def table(figures: dict[str, Any]) -> str:
+    lines = ["| dev loop | seconds (or records/s) |", "|---|--:|"]
+    for name, value in figures.items():
+        if isinstance(value, dict) and "median" in value:
+            shown = f"{value['median']:.2f} (median of {len(value['samples'])})"
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{key.replace('_', ' ')}: {rate:,}" for key, rate in value.items())
+        else:
+            shown = str(value)
+        lines.append(f"| {name.replace('_', ' ')} | {shown} |")
+    return "\n".join(lines)

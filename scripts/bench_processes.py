@@ -1,0 +1,246 @@
+"""The processes a bench starts: each in its own process group, output in a log file, and stopped
+for sure (the whole group) on the way out, so that no process or port outlives the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from scripts.launch import LaunchError
+
+HOST = "127.0.0.1"
+
+
+class BenchError(LaunchError):
+    """The bench cannot go on: one line saying why (and where the logs are)."""
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_is_bound(port: int, host: str = HOST) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> float:
+    """Polls `condition` until it holds; returns the seconds it took."""
+    began = time.monotonic()
+    while not condition():
+        if time.monotonic() - began > timeout:
+            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+    return time.monotonic() - began
+
+
+class Supervised:
+    """A long-running subprocess, leader of its own process group, stopped group and all."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_dir: Path,
+        stop_signal: int = signal.SIGTERM,
+        cwd: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.log_path = log_dir / f"{name}.log"
+        self.stop_signal = stop_signal
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Supervised:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def __enter__(self) -> Supervised:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> float:
+        """Polls `condition` while the process lives; fails with its log's tail if it dies."""
+
+        def ready_or_dead() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BenchError(
+                    f"{self.name} exited with {self.process.returncode} before "
+                    f"{what}; its log ({self.log_path}) ends:\n{self.tail()}"
+                )
+            return condition()
+
+        return wait_for(ready_or_dead, timeout, f"{self.name}: {what} (log: {self.log_path})")
+
+    def stop(self, timeout: float = 30) -> None:
+        """Signals the leader, waits, then kills whatever is left of its group."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"--> {self.name} did not stop within {timeout:.0f}s: killing it", flush=True)
+        self._kill_group()
+        self.process.wait()
+
+    def _kill_group(self) -> None:
+        # Leftovers (uvicorn workers, postgres backends) share the leader's process group id.
+        deadline = time.monotonic() + 10
+        while group_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if group_alive(self.pid):
+            print(f"--> {self.name}: killing the processes left in its group", flush=True)
+            os.killpg(self.pid, signal.SIGKILL)
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process group still has a live (not zombie) member."""
+    return any(fields[2] == str(pgid) and fields[0] != "Z" for fields in _stats().values())
+
+
+def _stats() -> dict[int, list[str]]:
+    """Per live pid, the fields of /proc/PID/stat after the command name: state, ppid, pgrp ..."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+                found[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+    return found
+
+
+def run_checked(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    what: str,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> str:
+    """Runs a one-shot command; fails with its output's tail when it does."""
+    result = subprocess.run(
+        list(argv),
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
+        raise BenchError(f"{what} failed ({result.returncode}):\n{tail}")
+    return result.stdout
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Live processes whose environment has name=value: how a run's leftovers are found."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for pid, fields in _stats().items():
+        if pid == os.getpid() or fields[0] == "Z":
+            continue
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def server_pids(reloader: int) -> set[int]:
+    """The uvicorn server processes the reloader `reloader` runs (its spawned children)."""
+    return {
+        pid
+        for pid, (parent, command) in _process_table().items()
+        if parent == reloader and b"spawn_main" in command
+    }
+
+
+def descendants(root: int) -> set[int]:
+    """Every process under `root` (its children, theirs ...)."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, pending = set(), list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        found.add(pid)
+    return found
+
+
+def _process_table() -> dict[int, tuple[int, bytes]]:
+    """pid: (parent pid, command line) of every live process."""
+    table = {}
+    for pid, fields in _stats().items():
+        try:
+            table[pid] = (int(fields[1]), Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:
+            continue
+    return table
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Turns SIGTERM and SIGHUP into KeyboardInterrupt, so the `finally`s stop what we started."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

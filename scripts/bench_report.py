@@ -1,0 +1,88 @@
+"""What a bench run leaves: the table it prints, `latest.json`, and an SVG bar chart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from scripts.bench_wrk import Measurement
+
+Rounds = Mapping[str, Sequence[Measurement]]
+
+
+def summarise(rounds: Rounds) -> dict[str, dict[str, Any]]:
+    """Per target, its best round (highest requests/s, with that round's latencies) and the ratio
+    of that rate to the baseline's best; every round is kept under `rounds`."""
+    best = {name: max(runs, key=lambda run: run.rps) for name, runs in rounds.items()}
+    baseline = best["baseline"].rps
+    return {
+        name: {
+            "rps": round(run.rps, 1),
+            "p50_ms": round(run.p50_ms, 3),
+            "p99_ms": round(run.p99_ms, 3),
+            "ratio": round(run.rps / baseline, 3),
+            "rounds": [
+                {
+                    "rps": round(r.rps, 1),
+                    "p50_ms": round(r.p50_ms, 3),
+                    "p99_ms": round(r.p99_ms, 3),
+                    "requests": r.requests,
+                }
+                for r in rounds[name]
+            ],
+        }
+        for name, run in best.items()
+    }
+
+
+def table(summary: Mapping[str, Mapping[str, Any]], paths: Mapping[str, str]) -> str:
+    """A Markdown table, so that a run can be pasted into the README as it is."""
+    lines = [
+        "| target | path | requests/s | p50 ms | p99 ms | ratio to baseline |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for name, entry in summary.items():
+        lines.append(
+            f"| {name} | `{paths[name]}` | {entry['rps']:,.0f} | {entry['p50_ms']:.2f} "
+            f"| {entry['p99_ms']:.2f} | {entry['ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(".tmp")
+    staging.write_text(json.dumps(document, indent=2) + "\n")
+    staging.replace(path)
+
+
+BAR_HEIGHT, GAP, LABEL_WIDTH, BAR_WIDTH, TOP = 28, 14, 90, 420, 44
+
+
+def chart(summary: Mapping[str, Mapping[str, Any]], title: str) -> str:
+    """A horizontal bar per target: requests/s, labelled with the ratio to the baseline and p99."""
+    top_rate = max(entry["rps"] for entry in summary.values()) or 1.0
+    height = TOP + len(summary) * (BAR_HEIGHT + GAP) + 10
+    width = LABEL_WIDTH + BAR_WIDTH + 250
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="10" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
+    ]
+    for index, (name, entry) in enumerate(summary.items()):
+        y = TOP + index * (BAR_HEIGHT + GAP)
+        bar = max(1.0, BAR_WIDTH * entry["rps"] / top_rate)
+        colour = "#888888" if name == "baseline" else "#3b7dd8"
+        label = f"{entry['rps']:,.0f} req/s  ×{entry['ratio']:.2f}  p99 {entry['p99_ms']:.1f} ms"
+        parts += [
+            f'<text x="10" y="{y + 19}">{escape(name)}</text>',
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{bar:.1f}" height="{BAR_HEIGHT}" '
+            f'fill="{colour}"/>',
+            f'<text x="{LABEL_WIDTH + bar + 8:.1f}" y="{y + 19}">{escape(label)}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

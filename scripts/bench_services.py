@@ -1,0 +1,206 @@
+"""The services a `make bench` run measures, on their own ports and state: Postgres (migrated,
+1,000 users), Redis, the log server the api ships its access log to, the api with the production
+server settings (`python -m app`, as the runtime image runs it), and the raw ASGI baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import redis
+
+from app.settings import ROOT, Settings, load_settings
+from scripts.bench_processes import Supervised, free_port, run_checked
+from scripts.launch import VENV_BIN
+
+DEV = str(VENV_BIN / "dev")
+SEED_USERS = 1000
+USER_COLUMNS = ("username", "email", "age", "mobile", "address")
+GREETING = {"message": "Hello, World!"}
+START_TIMEOUT = 90
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int
+    baseline: int
+    postgres: int
+    redis: int
+    logserver: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def has_logserver() -> bool:
+    """Whether the `logserver` package can serve yet (the api ships its access log there)."""
+    return importlib.util.find_spec("logserver.server") is not None
+
+
+def environment(state_dir: Path, ports: Ports, workers: int) -> dict[str, str]:
+    """What every bench process sees: production settings, the bench's own state and ports."""
+    return {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "API_RELOAD": "false",
+        "API_WORKERS": str(workers),
+        "BIND_HOST": "127.0.0.1",
+        "STATE_DIR": str(state_dir),
+        "PORT_OFFSET": "0",
+        "API_PORT": str(ports.api),
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(ports.postgres),
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(ports.redis),
+        "LOGSERVER_HOST": "127.0.0.1",
+        "LOGSERVER_PORT": str(ports.logserver),
+        "LOGSERVER_ENABLED": str(has_logserver()).lower(),
+        "LOG_BASE_PATH": str(state_dir / "logs"),
+        "DEBUG": "",
+    }
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    names = (
+        "ENVIRONMENT",
+        "STATE_DIR",
+        "POSTGRES_HOST",
+        "POSTGRES_PORT",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "LOGSERVER_PORT",
+        "API_PORT",
+    )
+    return load_settings(**{name.lower(): env[name] for name in names})
+
+
+Launch = Callable[..., Supervised]
+
+
+def start(stack: ExitStack, env: dict[str, str], log_dir: Path, ports: Ports) -> None:
+    """Starts everything, each stopped by `stack` on the way out; returns once all serve."""
+    settings = settings_of(env)
+
+    def launch(name: str, argv: list[str], stop: int = signal.SIGTERM, **more: str) -> Supervised:
+        process = Supervised(name, argv, {**env, **more}, log_dir, stop, cwd=ROOT)
+        return stack.enter_context(process)
+
+    start_stores(launch, settings)
+    prepare_database(env, settings)
+    start_servers(launch, ports)
+
+
+def start_stores(launch: Launch, settings: Settings) -> None:
+    """Postgres, Redis and (once it exists) the log server, each through its own launcher."""
+    # SIGINT is Postgres's fast shutdown: it does not wait for the api's pooled connections.
+    postgres = launch("postgres", [DEV, "run", "postgres"], signal.SIGINT)
+    redis_server = launch("redis", [DEV, "run", "redis"])
+    if has_logserver():
+        from logserver.client import ping
+
+        logserver = launch("logserver", [sys.executable, "-m", "logserver", "serve"])
+        port = settings.port("logserver_port")
+        logserver.wait_until(
+            lambda: _answers(lambda: ping("127.0.0.1", port)), START_TIMEOUT, "answering a sync"
+        )
+    else:
+        print("--> no log server yet (logserver.server is missing): the api logs to stderr")
+    postgres.wait_until(
+        lambda: _answers(lambda: _probe_postgres(settings)), START_TIMEOUT, "accepting connections"
+    )
+    redis_server.wait_until(
+        lambda: _answers(lambda: _probe_redis(settings)), START_TIMEOUT, "answering PING"
+    )
+
+
+def start_servers(launch: Launch, ports: Ports) -> None:
+    """The api as the runtime image runs it, and the baseline with the same server options."""
+    api = launch("api", [sys.executable, "-m", "app"])
+    baseline = launch(
+        "baseline", [sys.executable, "-m", "scripts.bench_baseline"], API_PORT=str(ports.baseline)
+    )
+    api.wait_until(lambda: _serves(f"http://127.0.0.1:{ports.api}/ready"), START_TIMEOUT, "/ready")
+    baseline.wait_until(lambda: _serves(f"http://127.0.0.1:{ports.baseline}/"), START_TIMEOUT, "/")
+
+
+def _serves(url: str) -> bool:
+    return get(url)[0] == 200
+
+
+def _answers(probe: Callable[[], object]) -> bool:
+    try:
+        probe()
+    except (OSError, ValueError, asyncpg.PostgresError, redis.RedisError):
+        return False
+    return True
+
+
+def _probe_postgres(settings: Settings) -> None:
+    async def connect() -> None:
+        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
+        await connection.close()
+
+    asyncio.run(connect())
+
+
+def _probe_redis(settings: Settings) -> None:
+    with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
+        client.ping()
+
+
+def prepare_database(env: dict[str, str], settings: Settings) -> None:
+    """`alembic upgrade head` (as the migrate process runs it), then exactly SEED_USERS users."""
+    print("--> alembic upgrade head", flush=True)
+    run_checked(
+        [str(VENV_BIN / "alembic"), "upgrade", "head"], env, "alembic upgrade head", cwd=ROOT
+    )
+    print(f"--> seeding {SEED_USERS:,} users", flush=True)
+    asyncio.run(_seed(settings))
+
+
+async def _seed(settings: Settings) -> None:
+    rows = [
+        (
+            f"user{n:04d}",
+            f"user{n:04d}@example.com",
+            18 + n % 60,
+            f"+1555{n:07d}",
+            f"{n} Bench Street",
+        )
+        for n in range(1, SEED_USERS + 1)
+    ]
+    connection = await asyncpg.connect(settings.postgres_dsn)
+    try:
+        async with connection.transaction():
+            await connection.execute("truncate users restart identity")
+            await connection.copy_records_to_table("users", records=rows, columns=USER_COLUMNS)
+        await connection.execute("analyze users")
+    finally:
+        await connection.close()
+
+
+def get(url: str) -> tuple[int, Any]:
+    """Status and JSON body of GET url (status 0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (OSError, ValueError):
+        return 0, None
