@@ -8,13 +8,15 @@ reloaded servers), so breakpoints still hit after a reload.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.settings import Settings
+from app.settings import ROOT, Settings
 from scripts import postgres, redis_server
 from scripts.launch import VENV_BIN, LaunchError, ensure_port_free, exec_command
+from worker import node_name
 
 DEBUG_HOST = "127.0.0.1"
 
@@ -47,6 +49,64 @@ def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) ->
     exec_command([str(VENV_BIN / "alembic"), "upgrade", "head", *args])
 
 
+# Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
+WORKER_WATCHED = (ROOT / "worker", ROOT / "app")
+WORKER_STOP_SECONDS = 10  # a reload waits this long for running tasks before killing the worker
+
+
+def run_worker(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
+    """The worker; restarted on changes under worker/ and app/ in dev, in the solo pool (one
+    process, so breakpoints in tasks hit) under the debugger. Extra args go to `celery worker`."""
+    argv = ["worker", "--hostname", node_name(), "--loglevel", settings.log_level,
+            "--without-mingle", "--without-gossip",
+            *(["--pool", "solo"] if debug is not None else []), *args]
+    if debug is not None or settings.environment != "dev":
+        run_python("worker", argv, debug)
+    else:
+        exec_command([
+            str(VENV_BIN / "watchfiles"), "--filter", "python",
+            "--sigint-timeout", str(WORKER_STOP_SECONDS),
+            shlex.join([sys.executable, "-m", "worker", *argv]),
+            *map(str, WORKER_WATCHED),
+        ])
+
+
+def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
+    """Beat; its schedule file is in the state dir, and its pid file keeps a second one out."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    pidfile = settings.run_dir / "beat.pid"
+    run_python("worker", ["beat", "--pidfile", str(pidfile), "--loglevel", settings.log_level,
+                          *args], debug)
+
+
+def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
+    """Flower, read-only, behind basic auth when FLOWER_USER and FLOWER_PASSWORD are set."""
+    host, port = settings.bind_host, settings.port("flower_port")
+    ensure_port_free("flower", host, port)
+    # Flower reads its credentials from the environment (so the password stays out of `ps`),
+    # and only from the settings: none set means no auth.
+    env = {name: value for name, value in os.environ.items() if name != "FLOWER_BASIC_AUTH"}
+    credentials = flower_credentials(settings)
+    if credentials is not None:
+        env["FLOWER_BASIC_AUTH"] = credentials
+    exec_command([sys.executable, "-m", "worker", "flower", f"--address={host}",
+                  f"--port={port}", "--read_only=True", *args], env)
+
+
+def flower_credentials(settings: Settings) -> str | None:
+    """`user:password` for Flower's basic auth, or None when neither is set (empty is unset)."""
+    user = settings.flower_user or None
+    password = settings.flower_password.get_secret_value() if settings.flower_password else None
+    if (user is None) != (not password):
+        raise LaunchError("flower: set both FLOWER_USER and FLOWER_PASSWORD, or neither")
+    if user is None:
+        return None
+    if ":" in user or "," in f"{user}{password}":
+        # Flower splits the variable at commas, and user from password at the first colon.
+        raise LaunchError("flower: FLOWER_USER cannot contain ':', nor either of them ','")
+    return f"{user}:{password}"
+
+
 def _service(launch: Callable[[Settings, Sequence[str]], None]) -> Runner:
     def run(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
         launch(settings, args)
@@ -61,6 +121,9 @@ RUNNERS: dict[str, Runner] = {
     "redis": _service(redis_server.launch),
     "migrate": run_migrate,
     "api": run_api,
+    "worker": run_worker,
+    "beat": run_beat,
+    "flower": run_flower,
 }
 
 

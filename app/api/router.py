@@ -6,7 +6,7 @@ costs a match on each request.
 
 from fastapi import APIRouter
 
-from app.api.routes import user, users
+from app.api.routes import tasks, user, users
 
 API_PREFIX = "/api/v1"
-ROUTERS: tuple[APIRouter, ...] = (user.router, users.router)
+ROUTERS: tuple[APIRouter, ...] = (user.router, users.router, tasks.router)

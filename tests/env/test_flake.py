@@ -142,13 +142,13 @@ def _program(word: str) -> str | None:
 def tools_the_project_runs() -> set[str]:
     """Programs run by the Makefile's recipes and by process-compose.yaml's processes."""
     makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    bin_dir = re.search(r"^BIN\s*:?=\s*(\S+)", makefile, re.MULTILINE)
+    variables = dict(re.findall(r"^([A-Z_]+)\s*:?=\s*(.+)$", makefile, re.MULTILINE))
     words: set[str] = set()
     for line in makefile.splitlines():
         if line.startswith("\t"):
             line = line.lstrip("\t@-+ ").replace("$(MAKE)", "make")
-            if bin_dir:
-                line = line.replace("$(BIN)", bin_dir[1])
+            for name, value in variables.items():
+                line = line.replace(f"$({name})", value.strip())
             line = re.sub(r"\$\([A-Za-z_][\w]*\)", "MAKE-VARIABLE", line)  # an argument
             line = line.replace("$$(", "(").replace("$$", "$")  # $$(command) runs command
             words |= _first_words(line)

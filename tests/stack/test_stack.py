@@ -1,4 +1,4 @@
-"""The dev stack under the real process-compose: starts, serves, stops without leftovers, restarts."""
+"""The dev stack under the real process-compose: starts, serves, stops clean, restarts."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support import ServiceProcess, free_port, pids_with_env, port_is_boun
 pytestmark = pytest.mark.stack
 
 # Long-running processes and one-shots of process-compose.yaml, as the stack must report them.
-LONG_RUNNING = {"postgres", "redis", "api"}
+LONG_RUNNING = {"postgres", "redis", "api", "worker", "beat", "flower"}
 ONE_SHOT = {"migrate"}
 
 
@@ -36,7 +36,10 @@ def stack_settings() -> Iterator[tuple[Settings, dict[str, str]]]:
 def processes(settings: Settings) -> dict[str, dict[str, Any]]:
     result = subprocess.run(
         [stack.binary(), "process", "list", "--output", "json", *stack.server_args(settings)],
-        capture_output=True, text=True, check=False, env=stack.environment(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+        env=stack.environment(settings),
     )
     if result.returncode != 0:
         return {}
@@ -45,26 +48,30 @@ def processes(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def all_ready(settings: Settings) -> bool:
     state = processes(settings)
-    return (all(state.get(name, {}).get("is_ready") == "Ready" for name in LONG_RUNNING)
-            and all(state.get(name, {}).get("status") == "Completed" for name in ONE_SHOT))
+    return all(state.get(name, {}).get("is_ready") == "Ready" for name in LONG_RUNNING) and all(
+        state.get(name, {}).get("status") == "Completed" for name in ONE_SHOT
+    )
 
 
 def start(settings: Settings, overrides: dict[str, str], run: str) -> ServiceProcess:
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    up = ServiceProcess(f"dev-up-{run}", [DEV, "up", "--no-tui"], {**os.environ, **overrides},
-                        log_dir).__enter__()
+    up = ServiceProcess(
+        f"dev-up-{run}", [DEV, "up", "--no-tui"], {**os.environ, **overrides}, log_dir
+    ).__enter__()
     up.wait_until(lambda: all_ready(settings), timeout=120)
     return up
 
 
 def stop(settings: Settings, up: ServiceProcess) -> None:
-    subprocess.run([DEV, "down"], env=stack.environment(settings), check=True,
-                   capture_output=True)
+    subprocess.run([DEV, "down"], env=stack.environment(settings), check=True, capture_output=True)
     assert up.process is not None
     assert up.process.wait(timeout=60) == 0, up.output()[-3000:]
-    wait_for(lambda: not pids_with_env("STATE_DIR", str(settings.state_dir)), timeout=15,
-             what="every process of the stack to exit")
+    wait_for(
+        lambda: not pids_with_env("STATE_DIR", str(settings.state_dir)),
+        timeout=15,
+        what="every process of the stack to exit",
+    )
     bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
     assert bound == [], f"ports still bound after the stack stopped: {bound}"
 
@@ -74,8 +81,9 @@ def exercise_api(base: str) -> None:
         assert http.get("/api/v1/user/greeting").json() == {"message": "Hello, World!"}
         first = http.get("/api/v1/user/counter").json()["counter"]
         assert http.get("/api/v1/user/counter").json()["counter"] == first + 1
-        created = http.post("/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:6]}",
-                                                   "email": "u@example.com"})
+        created = http.post(
+            "/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:6]}", "email": "u@example.com"}
+        )
         assert created.status_code == 201, created.text
         user_id = created.json()["id"]
         page = http.get("/api/v1/user/list", params={"page_size": 100}).json()
@@ -105,7 +113,9 @@ def test_stack_serves_stops_clean_and_restarts_on_its_state(
     again = start(settings, overrides, "second")
     try:
         assert (pg_version.stat().st_ino, pg_version.stat().st_mtime) == (
-            cluster.st_ino, cluster.st_mtime), "the second start created a new cluster"
+            cluster.st_ino,
+            cluster.st_mtime,
+        ), "the second start created a new cluster"
         with httpx.Client(base_url=base, timeout=10) as http:
             assert http.get(f"/api/v1/users/{keeper.json()['id']}").status_code == 200
             assert http.get("/api/v1/user/counter").json()["counter"] == counter + 1

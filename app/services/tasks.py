@@ -1,0 +1,70 @@
+"""Queueing background tasks and reading their state. Celery's client calls block (a Redis round
+trip, retries while the broker is away), so they run in a worker thread, off the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from celery import Celery, states
+from kombu.exceptions import OperationalError
+from pydantic import BaseModel, ValidationError
+
+from app.errors import ApiError
+from app.schemas.task import NoArguments, UserReportArguments
+
+
+@dataclass(frozen=True)
+class Queueable:
+    """A task the API may queue: the Celery task's name and the arguments it takes."""
+
+    task: str
+    arguments: type[BaseModel]
+
+
+QUEUEABLE: dict[str, Queueable] = {
+    "ping": Queueable("worker.tasks.ping", NoArguments),
+    "user_report": Queueable("worker.tasks.build_user_report", UserReportArguments),
+    "user_stats": Queueable("worker.tasks.record_user_stats", NoArguments),
+}
+ERROR_STATES = frozenset({states.FAILURE, states.RETRY})
+
+
+def validate(*, name: str, arguments: dict[str, Any]) -> BaseModel:
+    """The arguments of task `name`, checked: an unknown task is a 404, bad arguments a 422."""
+    queueable = QUEUEABLE.get(name)
+    if queueable is None:
+        raise ApiError(404, f"no task named {name!r}", {"tasks": sorted(QUEUEABLE)})
+    try:
+        return queueable.arguments.model_validate(arguments)
+    except ValidationError as error:
+        details = [
+            {"loc": ["body", *problem["loc"]], "msg": problem["msg"], "type": problem["type"]}
+            for problem in error.errors()
+        ]
+        raise ApiError(422, f"arguments of task {name!r} are not valid", details) from None
+
+
+async def enqueue(*, celery: Celery, name: str, arguments: BaseModel) -> str:
+    """Queues task `name` (after `validate`) and returns its id. Call it after the commit of
+    whatever the task reads, so that the worker finds it."""
+    send = partial(celery.send_task, QUEUEABLE[name].task, kwargs=arguments.model_dump())
+    try:
+        result = await to_thread.run_sync(send)
+    except OperationalError as error:
+        raise ApiError(503, "the task queue is unavailable, try again shortly") from error
+    task_id: str = result.id
+    return task_id
+
+
+async def status(*, celery: Celery, task_id: str) -> dict[str, Any]:
+    """The state and result of a task, as its result backend has them."""
+    meta = await to_thread.run_sync(celery.backend.get_task_meta, task_id)
+    state, result = meta["status"], meta["result"]
+    if state in ERROR_STATES:
+        result = {"type": type(result).__name__, "message": str(result)}
+    elif state != states.SUCCESS:
+        result = None
+    return {"id": task_id, "state": state, "result": result}

@@ -1,0 +1,51 @@
+"""Flower, started with `dev run flower`: on its port, on loopback, behind basic auth."""
+
+from __future__ import annotations
+
+import httpx2 as httpx
+import pytest
+from pydantic import SecretStr
+
+from app.settings import Settings
+from scripts.components import flower_credentials
+from scripts.launch import LaunchError
+from tests.conftest import DEV
+from tests.support import ServiceProcess, free_port, listening_addresses
+
+FLOWER_SECONDS = 30
+
+
+def status(port: int, path: str, auth: tuple[str, str] | None = None) -> int:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}{path}", auth=auth, timeout=2).status_code
+    except httpx.TransportError:
+        return 0
+
+
+def test_flower_answers_on_loopback_behind_basic_auth(
+    worker_settings: Settings, worker_env: dict[str, str]
+) -> None:
+    port = free_port()
+    env = {**worker_env, "FLOWER_PORT": str(port), "FLOWER_USER": "admin",
+           "FLOWER_PASSWORD": "s3cret"}
+    log_dir = worker_settings.state_dir / "test-logs"
+    with ServiceProcess("flower", [DEV, "run", "flower"], env, log_dir) as flower:
+        flower.wait_until(lambda: status(port, "/healthcheck") == 200, timeout=FLOWER_SECONDS)
+        assert listening_addresses(port) == ["127.0.0.1"]
+        assert status(port, "/") == 401
+        assert status(port, "/", ("admin", "wrong")) == 401
+        assert status(port, "/", ("admin", "s3cret")) == 200
+        assert "s3cret" not in " ".join(flower.argv)
+
+
+def test_flower_credentials_come_in_pairs(worker_settings: Settings) -> None:
+    def credentials(**fields: object) -> str | None:
+        return flower_credentials(worker_settings.model_copy(update=fields))
+
+    assert credentials() is None
+    assert credentials(flower_user="", flower_password=SecretStr("")) is None
+    assert credentials(flower_user="a", flower_password=SecretStr("b:c")) == "a:b:c"
+    for fields in ({"flower_user": "a"}, {"flower_password": SecretStr("b")},
+                   {"flower_user": "a,b", "flower_password": SecretStr("c")}):
+        with pytest.raises(LaunchError):
+            credentials(**fields)

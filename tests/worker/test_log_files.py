@@ -1,0 +1,42 @@
+"""The log maintenance task's sweep: gzip quiet plain files of past days, delete past retention."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from worker.log_files import QUIET, prune
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def log_file(base: Path, name: str, age: timedelta, stream: str = "app") -> Path:
+    path = base / stream / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"message": "x"}\n')
+    stamp = (NOW - age).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_prune_compresses_quiet_past_days_and_deletes_past_the_retention(tmp_path: Path) -> None:
+    expired = log_file(tmp_path, "2026-03-01.jsonl.gz", timedelta(days=8))
+    old_plain = log_file(tmp_path, "2026-03-05.1.jsonl", timedelta(days=4), stream="access")
+    yesterday = log_file(tmp_path, "2026-03-09.jsonl", QUIET + timedelta(minutes=1))
+    still_written = log_file(tmp_path, "2026-03-09.1.jsonl", QUIET - timedelta(minutes=1))
+    today = log_file(tmp_path, "2026-03-10.jsonl", timedelta(days=1))
+    stranger = log_file(tmp_path, "notes.txt", timedelta(days=30))
+
+    assert prune(tmp_path, retention_days=7, now=NOW) == {"compressed": 2, "deleted": 1}
+
+    assert not expired.exists() and not old_plain.exists() and not yesterday.exists()
+    for plain in (old_plain, yesterday):
+        with gzip.open(plain.with_name(plain.name + ".gz"), "rt") as unzipped:
+            assert unzipped.read() == '{"message": "x"}\n'
+    assert still_written.exists() and today.exists() and stranger.exists()
+
+
+def test_prune_without_a_log_folder_does_nothing(tmp_path: Path) -> None:
+    assert prune(tmp_path / "missing", retention_days=7, now=NOW) == {"compressed": 0, "deleted": 0}

@@ -1,0 +1,108 @@
+"""The Celery app, built from the project settings: broker and results on the project's Redis.
+
+`celery -A worker.celery_app` finds `app` here; it is built on first access, so importing this
+module (as the api does, for `create_celery`) reads no settings.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery, signals
+
+from app.logging_setup import configure_logging
+from app.settings import Settings, get_settings
+from worker import request_ids
+from worker.schedule import DEFAULT_SCHEDULE, schedule_file
+
+TASK_MODULES = ["worker.tasks"]
+RESULT_BACKEND = "worker.results:PolledRedisBackend"
+SCHEDULER = "worker.schedule:StateDirScheduler"
+
+
+def create_celery(
+    settings: Settings | None = None, schedule: dict[str, dict[str, Any]] | None = None
+) -> Celery:
+    """A Celery app on the project's Redis, with the tasks of `TASK_MODULES` and beat's
+    `schedule` (`DEFAULT_SCHEDULE` unless given)."""
+    settings = settings or get_settings()
+    _connect_signals()
+    celery = Celery(
+        "worker",
+        broker=settings.redis_db_url(settings.celery_broker_db),
+        backend=f"{RESULT_BACKEND}+{settings.redis_db_url(settings.celery_result_db)}",
+        include=TASK_MODULES,
+    )
+    celery.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        # Report STARTED, and keep name, args and retries with each result (Flower, the tests).
+        task_track_started=True,
+        result_extended=True,
+        result_expires=timedelta(days=1),
+        # A task is acknowledged once it is done, so a worker killed mid-task does not lose it;
+        # tasks are small and idempotent, and a worker takes one at a time per process.
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=60,
+        task_time_limit=90,
+        worker_concurrency=settings.worker_concurrency,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        # Logging is the project's (`_worker_starting`): Celery must not replace root's handlers.
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        broker_connection_retry_on_startup=True,
+        redis_socket_connect_timeout=5,
+        redis_socket_timeout=10,
+        beat_schedule=DEFAULT_SCHEDULE if schedule is None else schedule,
+        beat_scheduler=SCHEDULER,
+        beat_schedule_filename=str(schedule_file(settings)),
+    )
+    celery.project_settings = settings
+    return celery
+
+
+def settings_of(celery: Celery) -> Settings:
+    """The project settings `celery` was built from (tasks read theirs from their app)."""
+    settings: Settings = celery.project_settings
+    return settings
+
+
+@lru_cache(maxsize=1)
+def default_app() -> Celery:
+    """The app of this process, from its settings: what worker, beat and Flower run."""
+    return create_celery()
+
+
+def __getattr__(name: str) -> Celery:
+    # `worker.celery_app.app`, as `celery -A worker.celery_app` asks for it, built on first use.
+    if name == "app":
+        return default_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _connect_signals() -> None:
+    # Signals are global to the process; dispatch_uid makes connecting again a no-op.
+    request_ids.connect()
+    signals.setup_logging.connect(_leave_logging_alone, weak=False, dispatch_uid=__name__ + ".log")
+    signals.celeryd_init.connect(_worker_starting, weak=False, dispatch_uid=__name__ + ".worker")
+    signals.beat_init.connect(_beat_starting, weak=False, dispatch_uid=__name__ + ".beat")
+
+
+def _leave_logging_alone(**_: Any) -> None:
+    """Connected, it keeps Celery from configuring logging itself."""
+
+
+def _worker_starting(instance: Any, **_: Any) -> None:
+    configure_logging("worker", settings_of(instance.app))
+
+
+def _beat_starting(sender: Any, **_: Any) -> None:
+    # Sent once beat has opened its schedule: only "beat: Starting..." is logged before.
+    configure_logging("beat", settings_of(sender.app))
