@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from app.api.router import API_PREFIX, ROUTERS
 from app.api.routes import health
 from app.errors import install_error_handlers
+from app.logging_setup import configure_logging
+from app.middleware import AccessLogMiddleware
 from app.resources import open_resources
 from app.settings import Settings, get_settings
 
@@ -24,6 +26,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="FastAPI stack", lifespan=lifespan)
     app.state.settings = settings or get_settings()
+    configure_logging("api", app.state.settings)
+    app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in ROUTERS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from app.logging_setup import configure_logging
 from app.settings import ROOT, Settings, get_settings
 
 WATCHED = (ROOT / "app", ROOT / "sql")
@@ -12,6 +13,7 @@ WATCHED = (ROOT / "app", ROOT / "sql")
 def serve(settings: Settings) -> None:
     """Runs the API in the foreground until stopped."""
     reload = settings.api_reload and settings.environment == "dev"
+    configure_logging("api", settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -25,6 +27,8 @@ def serve(settings: Settings) -> None:
         http="httptools",
         proxy_headers=True,
         server_header=False,
+        log_config=None,  # uvicorn's loggers propagate to ours (app.logging_setup)
+        access_log=False,  # app.middleware writes the access log
     )
 
 

@@ -1,0 +1,1 @@
+"""Log collection: the TCP log server, its storage, the logging handler apps use, the CLI."""

@@ -1,0 +1,3 @@
+from logserver.cli import main
+
+main()

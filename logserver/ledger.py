@@ -1,0 +1,105 @@
+"""The last seq stored for each sender, so that a batch resent after a lost ack is stored once.
+
+`marks` moves only once a batch is written. A checkpoint saves the marks with the sizes of the
+files they cover (after those are fsynced); on start, the lines written past the last checkpoint
+(by a server that crashed) are read again, so the marks never lag behind what the files hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logserver.reader import parse_line, read_lines
+from logserver.storage import parse_name
+
+log = logging.getLogger("logserver.ledger")
+
+LEDGER_FILE = ".ledger.json"
+DAY_SECONDS = 86400
+
+Snapshot = dict[str, tuple[int, float]]
+
+
+class Ledger:
+    def __init__(self, base: Path, max_idle_days: int) -> None:
+        self.base = base
+        self.path = base / LEDGER_FILE
+        self.max_idle = max_idle_days * DAY_SECONDS
+        self.marks: dict[str, int] = {}
+        self._seen: dict[str, float] = {}
+
+    def load(self) -> None:
+        """The saved marks, plus those of lines written after the checkpoint."""
+        saved = self._read_checkpoint()
+        for sender, mark in saved.get("senders", {}).items():
+            if isinstance(mark, list) and len(mark) == 2:
+                self.marks[str(sender)], self._seen[str(sender)] = int(mark[0]), float(mark[1])
+        files = {str(k): v for k, v in saved.get("files", {}).items() if type(v) is int}
+        saved_at = self.path.stat().st_mtime if saved else time.time() - DAY_SECONDS
+        for path, offset in self._unsaved(files, saved_at):
+            self._scan(path, offset)
+
+    def commit(self, marks: dict[str, int]) -> None:
+        """A batch with these last seqs is written."""
+        self.marks.update(marks)
+        now = time.time()
+        for sender in marks:
+            self._seen[sender] = now
+
+    def snapshot(self) -> Snapshot:
+        """The marks to save, without senders idle for longer than the retention."""
+        cutoff = time.time() - self.max_idle
+        for sender in [s for s, seen in self._seen.items() if seen < cutoff]:
+            del self._seen[sender], self.marks[sender]
+        return {sender: (seq, self._seen.get(sender, 0.0)) for sender, seq in self.marks.items()}
+
+    def save(self, snapshot: Snapshot, sizes: dict[str, int]) -> None:
+        """Writes a checkpoint atomically; call it once the files of `sizes` are fsynced."""
+        partial = self.path.with_name(LEDGER_FILE + ".tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, orjson.dumps({"files": sizes, "senders": snapshot}))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, self.path)
+
+    def _read_checkpoint(self) -> dict[str, dict[str, Any]]:
+        try:
+            saved = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError:
+            log.warning("%s is damaged: recovering the marks from recent files", self.path)
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def _unsaved(self, files: dict[str, int], saved_at: float) -> Iterator[tuple[Path, int]]:
+        """Files with lines past the checkpoint: listed ones past their size, and newer ones."""
+        folders = [e for e in self.base.iterdir() if e.is_dir()] if self.base.is_dir() else []
+        for folder in folders:
+            for entry in folder.iterdir():
+                plain = str(entry.relative_to(self.base)).removesuffix(".gz")
+                if parse_name(entry.name) is None:
+                    continue
+                if plain in files:
+                    yield entry, files[plain]
+                elif entry.stat().st_mtime >= saved_at:
+                    yield entry, 0
+
+    def _scan(self, path: Path, offset: int) -> None:
+        for line in read_lines(path, offset):
+            doc = parse_line(line)
+            if doc is None:
+                continue
+            sender, seq = doc.get("sender"), doc.get("seq")
+            if isinstance(sender, str) and type(seq) is int and seq > self.marks.get(sender, 0):
+                self.marks[sender] = seq
+                self._seen[sender] = time.time()

@@ -1,0 +1,89 @@
+"""The access log: one record per request in the `access` stream, its request id echoed in the
+response, and carried by the app's own records logged while serving the request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.logging_setup import configure_logging, reset_logging
+from app.main import create_app
+from app.settings import Settings, load_settings
+from logserver.client import LogServerHandler
+from logserver.reader import records
+from tests.logserver.process import LogServerProcess
+
+
+async def _work() -> dict[str, bool]:
+    logging.getLogger("app.work").warning("working on it")
+    return {"ok": True}
+
+
+def _app(settings: Settings) -> FastAPI:
+    app = create_app(settings)
+    app.add_api_route("/test/work", _work)  # a handler that logs
+    return app
+
+
+@pytest.fixture
+def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
+    with LogServerProcess(tmp_path / "logs", tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, logserver: LogServerProcess) -> Iterator[Settings]:
+    yield load_settings(environment="test", state_dir=tmp_path / "state", logserver_enabled=True,
+                        logserver_host="127.0.0.1", logserver_port=logserver.port,
+                        logserver_token=None, log_level="INFO", debug="")
+    reset_logging()
+
+
+def test_one_access_record_per_request_with_the_request_id(
+        api_settings: Settings, logserver: LogServerProcess) -> None:
+    with TestClient(_app(api_settings)) as client:
+        greeting = client.get("/api/v1/user/greeting", params={"name": "Ada"})
+        work = client.get("/test/work", headers={"X-Request-ID": "from-the-client-1"})
+        forged = client.get("/test/work", headers={"X-Request-ID": "not valid; id"})
+    handler = configure_logging("api", api_settings)
+    assert isinstance(handler, LogServerHandler) and handler.wait_delivered(10)
+
+    rid = greeting.headers["x-request-id"]
+    assert greeting.status_code == 200 and len(rid) == 32
+    assert work.headers["x-request-id"] == "from-the-client-1"
+    assert forged.headers["x-request-id"] != "not valid; id"
+    access = list(records(logserver.base, ["access"]))
+    assert [doc["request_id"] for doc in access] == [rid, "from-the-client-1",
+                                                     forged.headers["x-request-id"]]
+    first = access[0]
+    assert {k: first[k] for k in ("component", "method", "path", "route", "status", "client",
+                                  "user_agent", "level")} == {
+        "component": "api", "method": "GET", "path": "/api/v1/user/greeting",
+        "route": "/api/v1/user/greeting", "status": 200, "client": "testclient",
+        "user_agent": "testclient", "level": "INFO"}
+    assert 0 < first["duration_ms"] < 10_000
+    app_records = [doc for doc in records(logserver.base, ["app"]) if doc["logger"] == "app.work"]
+    assert [(doc["message"], doc["request_id"]) for doc in app_records] == [
+        ("working on it", "from-the-client-1"), ("working on it", forged.headers["x-request-id"])]
+
+
+def test_without_the_log_server_records_go_to_stderr_as_json(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(environment="test", state_dir=tmp_path, logserver_enabled=False,
+                             log_level="INFO", debug="")
+    try:
+        with TestClient(_app(settings)) as client:
+            response = client.get("/test/work")
+    finally:
+        reset_logging()
+    docs = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()
+            if line.startswith("{")]
+    rid = response.headers["x-request-id"]
+    assert [(doc["stream"], doc["request_id"]) for doc in docs if doc.get("request_id")] == [
+        ("app", rid), ("access", rid)]

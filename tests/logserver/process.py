@@ -1,0 +1,71 @@
+"""The real log server as a subprocess on a free loopback port, for tests and the bench."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from logserver.client import ping
+from tests.support import ServiceProcess, free_port
+
+
+class LogServerProcess:
+    """`python -m logserver serve` on its own port and folder; restartable, stopped on exit."""
+
+    def __init__(self, base: Path, state_dir: Path, *, host: str = "127.0.0.1",
+                 token: str | None = None, extra_args: Sequence[str] = ()) -> None:
+        self.base = base
+        self.host = host
+        self.port = free_port()
+        self.token = token
+        self.log_dir = state_dir / "logserver-output"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.extra_args = list(extra_args)
+        self._runs = itertools.count(1)
+        self.service: ServiceProcess | None = None
+
+    @property
+    def argv(self) -> list[str]:
+        argv = [sys.executable, "-m", "logserver", "serve", "--host", self.host,
+                "--port", str(self.port), "--dir", str(self.base), *self.extra_args]
+        return argv + (["--token", self.token] if self.token else [])
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "LOGSERVER_TOKEN": "", "LOG_LEVEL": "INFO"}
+
+    def start(self, timeout: float = 20) -> None:
+        self.service = ServiceProcess(f"logserver-{next(self._runs)}", self.argv, self.env,
+                                      self.log_dir, stop_signal=signal.SIGTERM)
+        self.service.__enter__()
+        self.service.wait_until(self.answers, timeout)
+
+    def answers(self) -> bool:
+        try:
+            ping("127.0.0.1", self.port, self.token, timeout=1)
+        except OSError:
+            return False
+        return True
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
+        """Stops the server; returns its exit code."""
+        assert self.service is not None and self.service.process is not None
+        self.service.process.send_signal(signum)
+        return self.service.process.wait(timeout)
+
+    def output(self) -> str:
+        return self.service.output() if self.service else ""
+
+    def __enter__(self) -> LogServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.service is not None:
+            self.service.stop()

@@ -1,0 +1,79 @@
+"""Beyond loopback a token is required: without one the server refuses to start; with one, a
+sender that does not present it is refused."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from logserver.client import ping
+from logserver.probe import answers
+from logserver.probe import main as probe_main
+from logserver.protocol import auth_line, sync_line
+from logserver.reader import records
+from tests.logserver.process import LogServerProcess
+from tests.support import free_port
+
+
+def test_binding_beyond_loopback_without_a_token_fails_clearly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "logserver", "serve", "--host", "0.0.0.0",
+         "--port", str(free_port()), "--dir", str(tmp_path)],
+        env=LogServerProcess(tmp_path, tmp_path).env, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: logserver: binding 0.0.0.0 (beyond loopback) needs a token: set LOGSERVER_TOKEN "
+        "or pass --token, or bind 127.0.0.1"
+    ]
+
+
+def _reply(sock: socket.socket) -> dict[str, object]:
+    reply = sock.makefile("rb").readline()
+    doc = orjson.loads(reply)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_a_sender_without_the_token_is_refused(tmp_path: Path) -> None:
+    record = orjson.dumps({"stream": "app", "message": "hello"}) + b"\n"
+    with LogServerProcess(tmp_path / "logs", tmp_path, host="0.0.0.0", token="s3cret") as server:
+        address = ("127.0.0.1", server.port)
+        for first_line in (b"", auth_line("wrong")):
+            with socket.create_connection(address, timeout=10) as sock:
+                sock.sendall(first_line + record + sync_line(1))
+                assert "token required" in str(_reply(sock)["error"])
+                assert sock.recv(1) == b""  # closed
+        with pytest.raises(ConnectionError):
+            ping("127.0.0.1", server.port, token=None)
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(auth_line("s3cret") + record + sync_line(1))
+            assert _reply(sock)["stored"] == 1
+        assert server.stop() == 0
+    assert [doc["message"] for doc in records(server.base, ["app"])] == ["hello"]
+
+
+def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
+    with LogServerProcess(tmp_path / "logs", tmp_path, token="s3cret") as server:
+        assert answers("127.0.0.1", server.port)
+        assert probe_main(["127.0.0.1", str(server.port)]) == 0
+        assert server.stop() == 0
+    assert not answers("127.0.0.1", server.port, timeout=1)
+    assert probe_main(["127.0.0.1", str(server.port)]) == 1
+
+
+def test_an_unusable_log_folder_fails_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = subprocess.run(
+        [sys.executable, "-m", "logserver", "serve", "--port", str(free_port()),
+         "--dir", str(tmp_path / "taken" / "logs")],
+        env=LogServerProcess(tmp_path, tmp_path).env, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: logserver: cannot create the log folder {tmp_path}/taken/logs: Not a directory"]

@@ -1,0 +1,127 @@
+"""`tail` and `stats` on a fixture set of stored records, plain and gzipped."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from logserver.cli import main
+from logserver.protocol import timestamp
+from logserver.retention import compress_file
+from logserver.tail import Follower
+
+NOW = datetime.now(UTC)
+
+
+def _access(n: int, method: str, route: str, status: int, ms: float, age: timedelta
+            ) -> dict[str, object]:
+    return {"ts": timestamp(NOW - age), "received_at": timestamp(NOW - age),
+            "level": "ERROR" if status >= 500 else "INFO",
+            "logger": "app.access", "component": "api", "stream": "access", "method": method,
+            "path": route.replace("{user_id}", str(n)), "route": route, "status": status,
+            "duration_ms": ms, "request_id": f"req-{route[-5:]}-{n}",
+            "message": f"{method} {route} {status} {ms}ms"}
+
+
+def _write(path: Path, docs: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = b"".join(orjson.dumps(doc) + b"\n" for doc in docs)
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Greeting: 100 requests of 1..100 ms, ten of them 404; a user route: four requests; one
+    request two days old. App records, one of them inside a request."""
+    base = tmp_path_factory.mktemp("logs")
+    today, old = NOW.date().isoformat(), (NOW - timedelta(days=2)).date().isoformat()
+    greeting = [_access(n, "GET", "/api/v1/user/greeting", 404 if n % 10 == 0 else 200,
+                        float(n), timedelta(minutes=30, seconds=-n)) for n in range(1, 101)]
+    users = [_access(n, "PATCH", "/api/v1/users/{user_id}", status, ms,
+                     timedelta(minutes=5, seconds=-n))
+             for n, (status, ms) in enumerate([(200, 10.0), (200, 20.0), (500, 30.0),
+                                               (422, 40.0)])]
+    _write(base / "access" / f"{old}.jsonl.gz",
+           [_access(0, "GET", "/health", 200, 1.0, timedelta(days=2))])
+    _write(base / "access" / f"{today}.jsonl.gz", greeting[:50])
+    _write(base / "access" / f"{today}.1.jsonl", greeting[50:] + users)
+    app: list[dict[str, object]] = [
+        {"ts": timestamp(NOW - timedelta(minutes=6)), "level": "DEBUG", "logger": "app.db",
+         "component": "api", "stream": "app", "message": "connecting"},
+        {"ts": timestamp(NOW - timedelta(minutes=4, seconds=-2)), "level": "ERROR",
+         "logger": "app.users", "component": "api", "stream": "app", "message": "update failed",
+         "request_id": users[2]["request_id"], "exc": "Traceback ...\nValueError: no"},
+    ]
+    for doc in app:
+        doc["received_at"] = doc["ts"]
+    _write(base / "app" / f"{today}.jsonl", app)
+    return base
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    assert exit_info.value.code in (0, None)
+    return capsys.readouterr().out.splitlines()
+
+
+def test_stats_per_route(logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run(capsys, "stats", "--dir", str(logs), "--since", "1h")
+    rows = [line.split() for line in lines]
+    assert rows[0] == ["route", "count", "p50", "ms", "p95", "ms", "p99", "ms", "2xx", "3xx",
+                       "4xx", "5xx"]
+    assert rows[1:] == [
+        ["GET", "/api/v1/user/greeting", "100", "50.0", "95.0", "99.0", "90", "0", "10", "0"],
+        ["PATCH", "/api/v1/users/{user_id}", "4", "20.0", "40.0", "40.0", "2", "0", "1", "1"],
+    ]
+    everything = _run(capsys, "stats", "--dir", str(logs))
+    assert any(line.split()[:3] == ["GET", "/health", "1"] for line in everything)
+
+
+def test_tail_by_request_id_joins_the_access_and_app_records(
+        logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _run(capsys, "tail", "--dir", str(logs), "--request-id", "req-r_id}-2", "-n", "0")
+    assert len(lines) == 4
+    assert "ERROR   api/access app.access: PATCH /api/v1/users/{user_id} 500 30.0ms" in lines[0]
+    assert lines[0].endswith("[req-r_id}-2]")
+    assert "ERROR   api/app app.users: update failed [req-r_id}-2]" in lines[1]
+    assert lines[2:] == ["    Traceback ...", "    ValueError: no"]
+
+
+def test_tail_filters_by_stream_level_and_count(logs: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert len(_run(capsys, "tail", "--dir", str(logs), "--stream", "app")) == 4
+    warnings = _run(capsys, "tail", "--dir", str(logs), "--level", "warning")
+    assert [line.split()[1] for line in warnings if not line.startswith(" ")] == [
+        "ERROR", "ERROR"]  # the 500 access record and the app error
+    last = _run(capsys, "tail", "--dir", str(logs), "--stream", "access", "-n", "2")
+    assert [line.split()[-1] for line in last] == ["[req-r_id}-2]", "[req-r_id}-3]"]
+
+
+def test_the_module_runs_as_a_program(logs: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "logserver", "tail", "--dir", str(logs),
+                             "--since", "2h", "-n", "0"], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert len(result.stdout.splitlines()) == 100 + 4 + 2 + 2  # two traceback lines
+
+
+def test_follow_prints_new_records_even_across_a_rotation(tmp_path: Path) -> None:
+    current = tmp_path / "app" / "2024-05-01.jsonl"
+    _write(current, [{"n": 0}])
+    follower = Follower(tmp_path, ())
+    assert list(follower.poll()) == []
+    with current.open("ab") as file:
+        file.write(b'{"n": 1}\n{"n": 2}\n{"n": 3, "unfini')
+    assert [doc["n"] for doc in follower.poll()] == [1, 2]
+    with current.open("ab") as file:
+        file.write(b'shed": true}\n{"n": 4}\n')
+    compress_file(current)  # rotated and gzipped between two polls
+    _write(tmp_path / "app" / "2024-05-01.1.jsonl", [{"n": 5}])
+    assert [doc["n"] for doc in follower.poll()] == [3, 4, 5]
+    assert list(follower.poll()) == []
