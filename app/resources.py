@@ -33,7 +33,7 @@ class Resources:
 
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Pools connect lazily: the app starts, and /ready says what is missing, while a store is down."""
+    """Pools connect lazily: the app starts, and /ready names what is down."""
     pool = await asyncpg.create_pool(
         settings.postgres_dsn, min_size=0, max_size=settings.postgres_pool_max
     )

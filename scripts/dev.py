@@ -6,12 +6,10 @@ import os
 from typing import Annotated
 
 import typer
-
-from app.settings import ROOT, get_settings
 from rich.console import Console
 
-from scripts import db, doctor, sql, stack
-from scripts import components
+from app.settings import ROOT, get_settings
+from scripts import components, db, doctor, sql, stack
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -24,7 +22,9 @@ def _at_root() -> None:
 
 @cli.command()
 def up(
-    tui: Annotated[bool | None, typer.Option(help="Interactive TUI (default: on a terminal).")] = None,
+    tui: Annotated[
+        bool | None, typer.Option(help="Interactive TUI (default: on a terminal).")
+    ] = None,
 ) -> None:
     """Start the whole stack under process-compose (Ctrl-C or 'dev down' stops it)."""
     stack.up(get_settings(), tui)
@@ -46,17 +46,22 @@ def status() -> None:
 def run(
     ctx: typer.Context,
     component: Annotated[str, typer.Argument(help=f"One of: {', '.join(RUNNERS)}.")],
-    debug: Annotated[bool, typer.Option(
-        "--debug", help="Run under debugpy, listening on the component's debug port.")] = False,
-    wait: Annotated[bool, typer.Option(
-        "--wait", help="With --debug: wait for a debugger to attach before running.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Run under debugpy, listening on the component's debug port."),
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="With --debug: wait for a debugger to attach before running."),
+    ] = False,
 ) -> None:
     """Run one component in the foreground with the project settings; extra args go to it."""
     components.run(get_settings(), component, list(ctx.args), debug, wait)
 
 
-sql_cli = typer.Typer(help="The aiosql queries of sql/, run against the dev database.",
-                      no_args_is_help=True)
+sql_cli = typer.Typer(
+    help="The aiosql queries of sql/, run against the dev database.", no_args_is_help=True
+)
 cli.add_typer(sql_cli, name="sql")
 console = Console()
 
@@ -68,7 +73,9 @@ def sql_list() -> None:
 
 
 @sql_cli.command("show")
-def sql_show(name: Annotated[str, typer.Argument(help="A query name from 'dev sql list'.")]) -> None:
+def sql_show(
+    name: Annotated[str, typer.Argument(help="A query name from 'dev sql list'.")],
+) -> None:
     """Print one query's SQL."""
     sql.show(console, name)
 
@@ -128,6 +135,41 @@ def doctor_command() -> None:
 
     if not doctor.diagnose(report):
         raise typer.Exit(1)
+
+
+@cli.command()
+def bench(
+    duration: Annotated[int, typer.Option(min=1, help="Seconds per endpoint, over 2 rounds.")] = 10,
+    connections: Annotated[int, typer.Option(min=1, help="wrk's open connections (-c).")] = 64,
+    threads: Annotated[int, typer.Option(min=1, help="wrk's threads (-t).")] = 2,
+    workers: Annotated[
+        int, typer.Option(min=1, envvar="WORKERS", help="API worker processes (API_WORKERS).")
+    ] = 1,
+    tiny: Annotated[
+        bool,
+        typer.Option(
+            "--tiny", help="1 s per endpoint, 4 connections; output under .state/bench/tiny."
+        ),
+    ] = False,
+    dev_loop: Annotated[
+        bool,
+        typer.Option(
+            "--dev-loop", help="Instead: cold start, reload, worker restart, log server figures."
+        ),
+    ] = False,
+) -> None:
+    """Benchmark the API under wrk (production server settings) against a raw ASGI baseline."""
+    from scripts import bench as bench_module  # here: its imports are needed by no other command
+
+    settings = get_settings()
+    if dev_loop:
+        from scripts import bench_devloop
+
+        bench_devloop.run(settings)
+    elif tiny:
+        bench_module.run(settings, bench_module.Options.tiny_run(workers))
+    else:
+        bench_module.run(settings, bench_module.Options(duration, connections, threads, workers))
 
 
 def main() -> None:

@@ -31,18 +31,23 @@ def _version(argv: list[str]) -> str:
 
 def check_binaries() -> Iterator[Finding]:
     path = tool_path()
-    for name, fix in (("uv", "run 'make bootstrap'"),
-                      ("process-compose", "run 'make bootstrap' (it builds it into .tools/bin)"),
-                      ("redis-server", "apt-get install redis-server"),
-                      ("redis-cli", "apt-get install redis-tools")):
+    for name, fix in (
+        ("uv", "run 'make bootstrap'"),
+        ("process-compose", "run 'make bootstrap' (it builds it into .tools/bin)"),
+        ("redis-server", "apt-get install redis-server"),
+        ("redis-cli", "apt-get install redis-tools"),
+    ):
         found = shutil.which(name, path=path)
         yield Finding(found is not None, f"{name}: {found or 'not found'}", fix)
     server = shutil.which("redis-server", path=path)
     if server:
         major = re.search(r"v=(\d+)\.", _version([server, "--version"]))
         ok = major is not None and int(major.group(1)) >= REDIS_MAJOR
-        yield Finding(ok, f"redis major version {major.group(1) if major else '?'}",
-                      f"install Redis {REDIS_MAJOR} or newer")
+        yield Finding(
+            ok,
+            f"redis major version {major.group(1) if major else '?'}",
+            f"install Redis {REDIS_MAJOR} or newer",
+        )
     try:
         bindir = postgres.bin_dir()
     except LaunchError as error:
@@ -50,23 +55,34 @@ def check_binaries() -> Iterator[Finding]:
         return
     found = _version([str(bindir / "postgres"), "--version"])
     major = re.search(r"(\d+)\.", found)
-    yield Finding(major is not None and int(major.group(1)) == postgres.MAJOR,
-                  f"postgres: {found}", f"install postgresql-{postgres.MAJOR}")
+    yield Finding(
+        major is not None and int(major.group(1)) == postgres.MAJOR,
+        f"postgres: {found}",
+        f"install postgresql-{postgres.MAJOR}",
+    )
 
 
 def check_python() -> Iterator[Finding]:
     venv_python = ROOT / ".venv" / "bin" / "python"
     found = _version([str(venv_python), "--version"]) if venv_python.exists() else "no .venv"
-    yield Finding(found.startswith(f"Python {PYTHON_MINOR[0]}.{PYTHON_MINOR[1]}."),
-                  f".venv python: {found}", "run 'make bootstrap'")
+    yield Finding(
+        found.startswith(f"Python {PYTHON_MINOR[0]}.{PYTHON_MINOR[1]}."),
+        f".venv python: {found}",
+        "run 'make bootstrap'",
+    )
 
 
 def check_state(settings: Settings) -> Iterator[Finding]:
-    yield Finding((ROOT / ".env").exists(), ".env exists", "run 'make bootstrap' (copies .env.example)")
+    yield Finding(
+        (ROOT / ".env").exists(), ".env exists", "run 'make bootstrap' (copies .env.example)"
+    )
     state = settings.state_dir
     parent = next(p for p in [state, *state.parents] if p.exists())
-    yield Finding(os.access(parent, os.W_OK), f"state dir {state} is writable",
-                  f"make {parent} writable, or set STATE_DIR")
+    yield Finding(
+        os.access(parent, os.W_OK),
+        f"state dir {state} is writable",
+        f"make {parent} writable, or set STATE_DIR",
+    )
     if os.geteuid() == 0:
         try:
             postgres.run_as()
@@ -85,8 +101,11 @@ def check_ports(settings: Settings) -> Iterator[Finding]:
             ensure_port_free(name, "127.0.0.1", port)
             yield Finding(True, f"port {port} ({name.upper()}) is free")
         except LaunchError:
-            yield Finding(False, f"port {port} ({name.upper()}) is taken",
-                          f"stop what uses it, or set PORT_OFFSET or {name.upper()} in .env")
+            yield Finding(
+                False,
+                f"port {port} ({name.upper()}) is taken",
+                f"stop what uses it, or set PORT_OFFSET or {name.upper()} in .env",
+            )
 
 
 def diagnose(report: Callable[[Finding], None]) -> bool:

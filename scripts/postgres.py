@@ -59,22 +59,27 @@ def run_as() -> pwd.struct_passwd | None:
     except KeyError:
         raise LaunchError(
             "postgres: running as root, and Postgres refuses root: create an unprivileged "
-            f"'{UNPRIVILEGED_USER}' user (useradd --system {UNPRIVILEGED_USER}) or run as a normal user"
+            f"'{UNPRIVILEGED_USER}' user (useradd --system {UNPRIVILEGED_USER}) "
+            "or run as a normal user"
         ) from None
 
 
 def closed_parents(path: Path) -> list[Path]:
     """The parent folders that other users cannot enter."""
-    return [parent for parent in reversed(path.parents)
-            if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH]
+    return [
+        parent
+        for parent in reversed(path.parents)
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH
+    ]
 
 
 def hand_over(layout: Layout, user: pwd.struct_passwd) -> None:
     """Makes the data and socket folders the unprivileged user's, and reachable by it."""
     for parent in closed_parents(layout.data_dir):
         # e.g. a checkout under /root (mode 700): allow passing through, not listing.
-        print(f"--> chmod o+x {parent} (so that '{user.pw_name}' can reach the state dir)",
-              flush=True)
+        print(
+            f"--> chmod o+x {parent} (so that '{user.pw_name}' can reach the state dir)", flush=True
+        )
         parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
     for folder in (layout.data_dir, layout.socket_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +96,9 @@ def drop_privileges(user: pwd.struct_passwd | None) -> None:
     os.environ.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
 
 
-def initdb(settings: Settings, layout: Layout, bindir: Path, user: pwd.struct_passwd | None) -> None:
+def initdb(
+    settings: Settings, layout: Layout, bindir: Path, user: pwd.struct_passwd | None
+) -> None:
     """Creates the cluster and the app database in a side folder, then moves it in place."""
     staging = layout.data_dir.with_name("postgres.initdb")
     shutil.rmtree(staging, ignore_errors=True)
@@ -102,11 +109,26 @@ def initdb(settings: Settings, layout: Layout, bindir: Path, user: pwd.struct_pa
         os.chown(staging, user.pw_uid, user.pw_gid)
         os.chown(password_file, user.pw_uid, user.pw_gid)
     try:
-        _run_as(user, [str(bindir / "initdb"), "-D", str(staging), "-U", settings.postgres_user,
-                       f"--pwfile={password_file}", "--auth-local=trust",
-                       "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale"])
-        _run_as(user, [str(bindir / "postgres"), "--single", "-D", str(staging), "postgres"],
-                stdin=f'CREATE DATABASE "{settings.postgres_db}";\n')
+        _run_as(
+            user,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(staging),
+                "-U",
+                settings.postgres_user,
+                f"--pwfile={password_file}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-locale",
+            ],
+        )
+        _run_as(
+            user,
+            [str(bindir / "postgres"), "--single", "-D", str(staging), "postgres"],
+            stdin=f'CREATE DATABASE "{settings.postgres_db}";\n',
+        )
     finally:
         password_file.unlink(missing_ok=True)
     staging.rename(layout.data_dir)
@@ -114,7 +136,11 @@ def initdb(settings: Settings, layout: Layout, bindir: Path, user: pwd.struct_pa
 
 def _run_as(user: pwd.struct_passwd | None, argv: Sequence[str], stdin: str | None = None) -> None:
     result = subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, check=False,
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
         preexec_fn=(lambda: drop_privileges(user)) if user else None,
     )
     if result.returncode != 0:
@@ -151,8 +177,21 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
             hand_over(layout, user)
     check_version(layout, bindir)
     drop_privileges(user)
-    exec_command([
-        str(bindir / "postgres"), "-D", str(layout.data_dir), "-k", str(layout.socket_dir),
-        "-h", settings.postgres_host, "-p", str(settings.postgres_port),
-        "-c", "logging_collector=off", "-c", "log_destination=stderr", *extra_args,
-    ])
+    exec_command(
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(layout.data_dir),
+            "-k",
+            str(layout.socket_dir),
+            "-h",
+            settings.postgres_host,
+            "-p",
+            str(settings.postgres_port),
+            "-c",
+            "logging_collector=off",
+            "-c",
+            "log_destination=stderr",
+            *extra_args,
+        ]
+    )

@@ -23,9 +23,23 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
     ensure_socket_path("redis", socket)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    exec_command([
-        server, "--bind", settings.redis_host, "--port", str(settings.redis_port),
-        "--dir", str(data_dir), "--appendonly", "yes", "--daemonize", "no",
-        "--unixsocket", str(socket), "--unixsocketperm", "700",
-        *extra_args,
-    ])
+    exec_command(
+        [
+            server,
+            "--bind",
+            settings.redis_host,
+            "--port",
+            str(settings.redis_port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "no",
+            "--unixsocket",
+            str(socket),
+            "--unixsocketperm",
+            "700",
+            *extra_args,
+        ]
+    )

@@ -1,4 +1,4 @@
-"""`dev sql`: the aiosql queries of `sql/` — list them, show one, run one against the dev database."""
+"""`dev sql`: the aiosql queries of `sql/`: list them, show one, run one on the dev database."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ from app.settings import Settings
 from scripts.launch import LaunchError
 
 CONVERTERS: dict[str, Any] = {
-    "int2": int, "int4": int, "int8": int, "float4": float, "float8": float, "numeric": float,
+    "int2": int,
+    "int4": int,
+    "int8": int,
+    "float4": float,
+    "float8": float,
+    "numeric": float,
     "bool": lambda text: text.lower() in {"1", "true", "yes", "on"},
-    "date": date.fromisoformat, "timestamp": datetime.fromisoformat,
+    "date": date.fromisoformat,
+    "timestamp": datetime.fromisoformat,
     "timestamptz": datetime.fromisoformat,
 }
 
@@ -37,8 +43,12 @@ def list_queries(console: Console) -> None:
         if name.endswith("_cursor"):
             continue
         function = getattr(queries, name)
-        table.add_row(name, function.operation.name.lower(), ", ".join(function.parameters or []),
-                      (function.__doc__ or "").strip())
+        table.add_row(
+            name,
+            function.operation.name.lower(),
+            ", ".join(function.parameters or []),
+            (function.__doc__ or "").strip(),
+        )
     console.print(table)
 
 
@@ -53,12 +63,16 @@ def parse_arguments(name: str, parameters: Sequence[str], pairs: Sequence[str]) 
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key not in parameters:
-            raise LaunchError(f"{name}: {pair!r} is not one of its parameters "
-                              f"({', '.join(parameters) or 'none'}); pass them as key=value")
+            raise LaunchError(
+                f"{name}: {pair!r} is not one of its parameters "
+                f"({', '.join(parameters) or 'none'}); pass them as key=value"
+            )
         arguments[key] = value
     missing = [parameter for parameter in parameters if parameter not in arguments]
     if missing:
-        raise LaunchError(f"{name}: missing parameter(s) {', '.join(missing)}; pass them as key=value")
+        raise LaunchError(
+            f"{name}: missing parameter(s) {', '.join(missing)}; pass them as key=value"
+        )
     return arguments
 
 
@@ -66,13 +80,16 @@ async def _fetch(settings: Settings, sql: str, texts: list[str]) -> list[asyncpg
     try:
         connection = await asyncpg.connect(settings.postgres_dsn, timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        raise LaunchError(f"cannot connect to Postgres at {settings.postgres_host}:"
-                          f"{settings.postgres_port} ({error}); is the stack running? (make dev)"
-                          ) from None
+        raise LaunchError(
+            f"cannot connect to Postgres at {settings.postgres_host}:"
+            f"{settings.postgres_port} ({error}); is the stack running? (make dev)"
+        ) from None
     try:
         statement = await connection.prepare(sql)
-        values = [CONVERTERS.get(kind.name, str)(text)
-                  for kind, text in zip(statement.get_parameters(), texts, strict=True)]
+        values = [
+            CONVERTERS.get(kind.name, str)(text)
+            for kind, text in zip(statement.get_parameters(), texts, strict=True)
+        ]
         return list(await statement.fetch(*values))
     except (asyncpg.PostgresError, ValueError) as error:
         raise LaunchError(f"query failed: {error}") from None

@@ -67,15 +67,26 @@ def is_running(settings: Settings) -> bool:
 def up(settings: Settings, tui: bool | None = None) -> NoReturn:
     """Becomes process-compose running the stack (TUI on a terminal, plain logs otherwise)."""
     if is_running(settings):
-        raise LaunchError("the stack is already running: 'dev status' shows it, 'make down' stops it")
+        raise LaunchError(
+            "the stack is already running: 'dev status' shows it, 'make down' stops it"
+        )
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.state_dir / "process-compose"
     (log_dir / "config" / "process-compose").mkdir(parents=True, exist_ok=True)
     tui = sys.stdout.isatty() if tui is None else tui
     exec_command(
-        [binary(), "up", "--config", str(CONFIG), *server_args(settings),
-         "--log-file", str(log_dir / "process-compose.log"), "--disable-dotenv",
-         "--ordered-shutdown", f"--tui={str(tui).lower()}"],
+        [
+            binary(),
+            "up",
+            "--config",
+            str(CONFIG),
+            *server_args(settings),
+            "--log-file",
+            str(log_dir / "process-compose.log"),
+            "--disable-dotenv",
+            "--ordered-shutdown",
+            f"--tui={str(tui).lower()}",
+        ],
         environment(settings),
     )
 

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -28,8 +27,14 @@ from tests.support import ServiceProcess, free_port
 DEV = str(ROOT / ".venv" / "bin" / "dev")
 TEST_STATE = ROOT / ".state" / "test"
 # Durability does not matter for throwaway test data; speed does.
-POSTGRES_TEST_ARGS = ("-c", "fsync=off", "-c", "synchronous_commit=off",
-                      "-c", "full_page_writes=off")
+POSTGRES_TEST_ARGS = (
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+)
 
 
 def settings_env(overrides: dict[str, str]) -> dict[str, str]:
@@ -60,7 +65,9 @@ def services(service_overrides: dict[str, str]) -> Iterator[Settings]:
     env = settings_env(service_overrides)
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    postgres = ServiceProcess("postgres", [DEV, "run", "postgres", *POSTGRES_TEST_ARGS], env, log_dir)
+    postgres = ServiceProcess(
+        "postgres", [DEV, "run", "postgres", *POSTGRES_TEST_ARGS], env, log_dir
+    )
     redis_server = ServiceProcess("redis", [DEV, "run", "redis"], env, log_dir)
     with postgres, redis_server:
         postgres.wait_until(lambda: _postgres_answers(settings), timeout=60)
@@ -75,7 +82,7 @@ def _postgres_answers(settings: Settings) -> bool:
 
     try:
         asyncio.run(probe())
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     return True
 
@@ -93,13 +100,21 @@ TEMPLATE_DB = "app_template"
 
 @pytest.fixture(scope="session")
 def migrated_template(services: Settings) -> str:
-    """A database migrated by the real `alembic upgrade head`, used as the template of each test's."""
+    """A database migrated by the real `alembic upgrade head`: the template of each test's."""
     _admin_sql(services, f'CREATE DATABASE "{TEMPLATE_DB}"')
     template = services.model_copy(update={"postgres_db": TEMPLATE_DB})
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "alembic"), "-x", f"url={template.sqlalchemy_url}",
-         "upgrade", "head"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            str(ROOT / ".venv" / "bin" / "alembic"),
+            "-x",
+            f"url={template.sqlalchemy_url}",
+            "upgrade",
+            "head",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return TEMPLATE_DB
 

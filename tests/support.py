@@ -29,7 +29,9 @@ def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -56,8 +58,14 @@ def pids_with_env(name: str, value: str) -> list[int]:
 class ServiceProcess:
     """A long-running subprocess with its output in a log file, stopped on exit."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_dir: Path,
-                 stop_signal: int = signal.SIGINT) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        log_dir: Path,
+        stop_signal: int = signal.SIGINT,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
@@ -67,12 +75,17 @@ class ServiceProcess:
 
     def __enter__(self) -> ServiceProcess:
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(self.argv, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def stop(self, timeout: float = 20) -> int | None:
@@ -92,8 +105,9 @@ class ServiceProcess:
         def ready_or_dead() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                   f"{self.output()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.output()[-3000:]}"
+                )
             return condition()
 
         wait_for(ready_or_dead, timeout, f"{self.name} to be ready")
@@ -109,7 +123,8 @@ def listening_addresses(port: int) -> list[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 raw = bytes.fromhex(address)
                 # The kernel writes each 32-bit word in host (little-endian) order.
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-                found.append(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6,
-                                              words))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.append(
+                    socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words)
+                )
     return found

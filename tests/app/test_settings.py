@@ -8,8 +8,8 @@ from app.settings import DEFAULT_PORTS, ROOT, SettingsError, load_settings
 
 
 def test_port_offset_shifts_every_default_port() -> None:
-    base = load_settings(port_offset=0, **{name: None for name in DEFAULT_PORTS})
-    shifted = load_settings(port_offset=100, **{name: None for name in DEFAULT_PORTS})
+    base = load_settings(port_offset=0, **dict.fromkeys(DEFAULT_PORTS))
+    shifted = load_settings(port_offset=100, **dict.fromkeys(DEFAULT_PORTS))
     for name, default in DEFAULT_PORTS.items():
         assert base.port(name) == default
         assert shifted.port(name) == default + 100
@@ -28,19 +28,28 @@ def test_paths_resolve_inside_the_checkout() -> None:
 
 
 def test_urls_carry_the_credentials_and_ports() -> None:
-    settings = load_settings(postgres_user="u", postgres_password="p", postgres_port=1,
-                             postgres_db="d", redis_port=2, redis_db=3)
+    settings = load_settings(
+        postgres_user="u",
+        postgres_password="p",
+        postgres_port=1,
+        postgres_db="d",
+        redis_port=2,
+        redis_db=3,
+    )
     assert settings.postgres_dsn == "postgresql://u:p@127.0.0.1:1/d"
     assert settings.sqlalchemy_url.startswith("postgresql+asyncpg://u:p@")
     assert settings.redis_url == "redis://127.0.0.1:2/3"
 
 
-@pytest.mark.parametrize(("field", "value", "named"), [
-    ("port_offset", 65000, "PORT_OFFSET"),
-    ("api_port", 0, "API_PORT"),
-    ("environment", "staging", "ENVIRONMENT"),
-    ("debug", "api,worker,nope", "DEBUG"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("port_offset", 65000, "PORT_OFFSET"),
+        ("api_port", 0, "API_PORT"),
+        ("environment", "staging", "ENVIRONMENT"),
+        ("debug", "api,worker,nope", "DEBUG"),
+    ],
+)
 def test_bad_values_fail_with_the_setting_named(field: str, value: object, named: str) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings(**{field: value})

@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 def create_users(client: TestClient, count: int) -> list[int]:
     ids = []
     for number in range(count):
-        response = client.post("/api/v1/users", json={
-            "username": f"user{number:03}", "email": f"user{number}@example.com"})
+        response = client.post(
+            "/api/v1/users",
+            json={"username": f"user{number:03}", "email": f"user{number}@example.com"},
+        )
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     return ids
@@ -22,7 +24,8 @@ def test_greeting_answers_without_io(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"message": "Hello, World!"}
     assert client.get("/api/v1/user/greeting", params={"name": "Ada"}).json() == {
-        "message": "Hello, Ada!"}
+        "message": "Hello, Ada!"
+    }
 
 
 def test_list_pages_with_a_correct_total(client: TestClient) -> None:
@@ -32,8 +35,16 @@ def test_list_pages_with_a_correct_total(client: TestClient) -> None:
     assert body["pages"] == math.ceil(23 / 10)
     assert (body["page"], body["page_size"]) == (3, 10)
     assert [item["id"] for item in body["items"]] == ids[20:]
-    assert set(body["items"][0]) == {"id", "username", "email", "age", "mobile", "address",
-                                     "created_at", "updated_at"}
+    assert set(body["items"][0]) == {
+        "id",
+        "username",
+        "email",
+        "age",
+        "mobile",
+        "address",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_list_default_page_and_empty_database(client: TestClient) -> None:

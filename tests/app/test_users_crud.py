@@ -6,8 +6,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-ANN = {"username": "ann", "email": "ann@example.com", "age": 36, "mobile": "+44 1",
-       "address": "1 Lovelace Road"}
+ANN = {
+    "username": "ann",
+    "email": "ann@example.com",
+    "age": 36,
+    "mobile": "+44 1",
+    "address": "1 Lovelace Road",
+}
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -48,8 +53,9 @@ def test_duplicate_username_is_a_conflict(client: TestClient) -> None:
 def test_renaming_onto_a_taken_username_is_a_conflict(client: TestClient) -> None:
     client.post("/api/v1/users", json=ANN)
     bob = client.post("/api/v1/users", json={"username": "bob", "email": "bob@example.com"})
-    assert_error(client.patch(f"/api/v1/users/{bob.json()['id']}", json={"username": "ann"}),
-                 409, "conflict")
+    assert_error(
+        client.patch(f"/api/v1/users/{bob.json()['id']}", json={"username": "ann"}), 409, "conflict"
+    )
     assert client.get(f"/api/v1/users/{bob.json()['id']}").json()["username"] == "bob"
 
 
@@ -60,14 +66,19 @@ def test_unknown_ids_are_not_found(client: TestClient) -> None:
 
 
 def test_invalid_bodies_are_unprocessable(client: TestClient) -> None:
-    for body in ({}, {"username": "x"}, {"username": "x", "email": "not-an-email"},
-                 {"username": "x", "email": "x@example.com", "age": -1},
-                 {"username": "has space", "email": "x@example.com"},
-                 {"username": "x", "email": "x@example.com", "unknown": 1}):
+    for body in (
+        {},
+        {"username": "x"},
+        {"username": "x", "email": "not-an-email"},
+        {"username": "x", "email": "x@example.com", "age": -1},
+        {"username": "has space", "email": "x@example.com"},
+        {"username": "x", "email": "x@example.com", "unknown": 1},
+    ):
         error = assert_error(client.post("/api/v1/users", json=body), 422, "invalid_request")
         assert error["details"], body
-    malformed = client.post("/api/v1/users", content=b"{not json",
-                            headers={"content-type": "application/json"})
+    malformed = client.post(
+        "/api/v1/users", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert_error(malformed, 422, "invalid_request")
     assert_error(client.get("/api/v1/users/not-a-number"), 422, "invalid_request")
 

@@ -8,9 +8,15 @@ from typing import Any
 
 from tests.debug.dap import DapClient
 
-INITIALIZE = {"clientID": "pytest", "adapterID": "debugpy", "pathFormat": "path",
-              "linesStartAt1": True, "columnsStartAt1": True,
-              "supportsStartDebuggingRequest": True, "supportsVariableType": True}
+INITIALIZE = {
+    "clientID": "pytest",
+    "adapterID": "debugpy",
+    "pathFormat": "path",
+    "linesStartAt1": True,
+    "columnsStartAt1": True,
+    "supportsStartDebuggingRequest": True,
+    "supportsVariableType": True,
+}
 
 
 def line_of(path: Path, text: str) -> int:
@@ -21,17 +27,19 @@ def line_of(path: Path, text: str) -> int:
     raise AssertionError(f"{text!r} not found in {path}")
 
 
-def attach(port: int, configuration: dict[str, Any],
-           breakpoints: dict[Path, list[int]]) -> DapClient:
+def attach(
+    port: int, configuration: dict[str, Any], breakpoints: dict[Path, list[int]]
+) -> DapClient:
     """A session as VS Code opens it: initialize, attach, setBreakpoints, configurationDone."""
     client = DapClient("127.0.0.1", port)
     client.request("initialize", INITIALIZE)
     attach_seq = client.request("attach", configuration, wait=False)
     client.wait_for("initialized")
     for path, lines in breakpoints.items():
-        body = client.request("setBreakpoints", {
-            "source": {"path": str(path)},
-            "breakpoints": [{"line": line} for line in lines]})["body"]
+        body = client.request(
+            "setBreakpoints",
+            {"source": {"path": str(path)}, "breakpoints": [{"line": line} for line in lines]},
+        )["body"]
         assert all(bp["verified"] for bp in body["breakpoints"]), body
     client.request("configurationDone")
     client.response(attach_seq)
@@ -39,13 +47,20 @@ def attach(port: int, configuration: dict[str, Any],
 
 
 def attach_config(port: int, **extra: Any) -> dict[str, Any]:
-    return {"name": "attach", "type": "debugpy", "request": "attach",
-            "connect": {"host": "127.0.0.1", "port": port}, "justMyCode": True,
-            "subProcess": True, **extra}
+    return {
+        "name": "attach",
+        "type": "debugpy",
+        "request": "attach",
+        "connect": {"host": "127.0.0.1", "port": port},
+        "justMyCode": True,
+        "subProcess": True,
+        **extra,
+    }
 
 
-def follow_subprocesses(parent: DapClient, port: int, breakpoints: dict[Path, list[int]],
-                        settle: float = 3.0) -> list[DapClient]:
+def follow_subprocesses(
+    parent: DapClient, port: int, breakpoints: dict[Path, list[int]], settle: float = 3.0
+) -> list[DapClient]:
     """Attaches to every child the adapter announces, as VS Code does by itself.
 
     A reloading server spawns more than one child (uvicorn's server, multiprocessing's helper),
@@ -63,8 +78,9 @@ def follow_subprocesses(parent: DapClient, port: int, breakpoints: dict[Path, li
     return children
 
 
-def stopped_frame(sessions: list[DapClient], timeout: float = 30
-                  ) -> tuple[DapClient, dict[str, Any], dict[str, Any]]:
+def stopped_frame(
+    sessions: list[DapClient], timeout: float = 30
+) -> tuple[DapClient, dict[str, Any], dict[str, Any]]:
     """Waits for `stopped` in any session: that session, its top frame, and its locals by name."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,7 +98,8 @@ def _top_frame(client: DapClient, thread_id: int) -> tuple[dict[str, Any], dict[
     frame = frames["stackFrames"][0]
     scopes = client.request("scopes", {"frameId": frame["id"]})["body"]["scopes"]
     local = next(scope for scope in scopes if scope["name"].lower().startswith("locals"))
-    variables = client.request("variables", {
-        "variablesReference": local["variablesReference"]})["body"]["variables"]
+    variables = client.request("variables", {"variablesReference": local["variablesReference"]})[
+        "body"
+    ]["variables"]
     frame["threadId"] = thread_id
     return frame, {variable["name"]: variable for variable in variables}

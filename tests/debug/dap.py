@@ -55,8 +55,9 @@ class DapClient:
             self.seq += 1
             seq = self.seq
             self.responses[seq] = queue.Queue()
-        self._send({"seq": seq, "type": "request", "command": command,
-                    "arguments": arguments or {}})
+        self._send(
+            {"seq": seq, "type": "request", "command": command, "arguments": arguments or {}}
+        )
         return self.response(seq) if wait else seq
 
     def response(self, seq: int) -> Message:
@@ -70,8 +71,16 @@ class DapClient:
         with self.lock:
             self.seq += 1
             seq = self.seq
-        self._send({"seq": seq, "type": "response", "request_seq": request["seq"],
-                    "command": request["command"], "success": True, "body": body or {}})
+        self._send(
+            {
+                "seq": seq,
+                "type": "response",
+                "request_seq": request["seq"],
+                "command": request["command"],
+                "success": True,
+                "body": body or {},
+            }
+        )
 
     def wait_for(self, kind: str, timeout: float | None = None) -> Message:
         """The next event or reverse request named `kind`; others before it are dropped."""

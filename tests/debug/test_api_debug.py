@@ -30,9 +30,15 @@ def debugged_api() -> Iterator[tuple[int, int]]:
     api_port, debug_port = free_port(), free_port()
     log_dir = TEST_STATE / "debug-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "API_PORT": str(api_port), "DEBUG_PORT_API": str(debug_port),
-           "LOGSERVER_ENABLED": "false", "POSTGRES_PORT": str(free_port()),
-           "REDIS_PORT": str(free_port()), "DEBUG": ""}
+    env = {
+        **os.environ,
+        "API_PORT": str(api_port),
+        "DEBUG_PORT_API": str(debug_port),
+        "LOGSERVER_ENABLED": "false",
+        "POSTGRES_PORT": str(free_port()),
+        "REDIS_PORT": str(free_port()),
+        "DEBUG": "",
+    }
     with ServiceProcess("api-debug", [DEV, "run", "api", "--debug"], env, log_dir) as api:
         api.wait_until(lambda: _answers(api_port), timeout=60)
         yield api_port, debug_port
@@ -47,9 +53,15 @@ def _answers(port: int) -> bool:
 
 def greet_in_background(port: int) -> tuple[threading.Thread, list[httpx.Response]]:
     responses: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: responses.append(httpx.get(
-        f"http://127.0.0.1:{port}/api/v1/user/greeting", params={"name": "Debugger"},
-        timeout=60)))
+    thread = threading.Thread(
+        target=lambda: responses.append(
+            httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/user/greeting",
+                params={"name": "Debugger"},
+                timeout=60,
+            )
+        )
+    )
     thread.start()
     return thread, responses
 

@@ -19,8 +19,10 @@ def test_one_attach_configuration_per_component_on_its_port() -> None:
     for component in COMPONENTS:
         attach = configurations[f"Attach: {component}"]
         assert attach["type"] == "debugpy" and attach["request"] == "attach"
-        assert attach["connect"] == {"host": "127.0.0.1",
-                                     "port": DEFAULT_PORTS[f"debug_port_{component}"]}
+        assert attach["connect"] == {
+            "host": "127.0.0.1",
+            "port": DEFAULT_PORTS[f"debug_port_{component}"],
+        }
         launch = configurations[f"Launch: {component} (dev run {component})"]
         assert launch["module"] == "scripts.dev" and launch["args"][:2] == ["run", component]
 
@@ -28,9 +30,13 @@ def test_one_attach_configuration_per_component_on_its_port() -> None:
 def test_attach_all_compound_covers_every_component() -> None:
     compounds = {c["name"]: c for c in load_jsonc("launch.json")["compounds"]}
     assert sorted(compounds["Attach: all"]["configurations"]) == sorted(
-        f"Attach: {component}" for component in COMPONENTS)
+        f"Attach: {component}" for component in COMPONENTS
+    )
 
 
 def test_recommended_extensions() -> None:
     assert set(load_jsonc("extensions.json")["recommendations"]) >= {
-        "ms-python.python", "ms-python.debugpy", "charliermarsh.ruff"}
+        "ms-python.python",
+        "ms-python.debugpy",
+        "charliermarsh.ruff",
+    }

@@ -15,13 +15,22 @@ from tests.support import free_port
 
 
 def dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DEV, *args], env={**os.environ, "COLUMNS": "200", **env},
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [DEV, *args],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def database_env(settings: Settings) -> dict[str, str]:
-    return {"POSTGRES_PORT": str(settings.postgres_port), "POSTGRES_DB": settings.postgres_db,
-            "STATE_DIR": str(settings.state_dir)}
+    return {
+        "POSTGRES_PORT": str(settings.postgres_port),
+        "POSTGRES_DB": settings.postgres_db,
+        "STATE_DIR": str(settings.state_dir),
+    }
 
 
 def test_sql_list_names_every_query() -> None:
@@ -49,10 +58,12 @@ def test_sql_run_prints_rows(client: TestClient, settings: Settings) -> None:
 
 
 def test_sql_run_errors_are_one_clear_line(settings: Settings) -> None:
-    for args, needle in ((["nope"], "no query named 'nope'"),
-                         (["list_users_page", "limit=5"], "missing parameter(s) offset"),
-                         (["list_users_page", "limit=x", "offset=0"], "query failed"),
-                         (["get_user_by_username", "name=x"], "not one of its parameters")):
+    for args, needle in (
+        (["nope"], "no query named 'nope'"),
+        (["list_users_page", "limit=5"], "missing parameter(s) offset"),
+        (["list_users_page", "limit=x", "offset=0"], "query failed"),
+        (["get_user_by_username", "name=x"], "not one of its parameters"),
+    ):
         result = dev("sql", "run", *args, **database_env(settings))
         assert result.returncode != 0
         assert result.stderr.strip().count("\n") == 0, result.stderr

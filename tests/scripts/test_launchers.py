@@ -1,4 +1,4 @@
-"""Launchers fail with one clear line, not a traceback: a taken port, a missing binary, a bad setting."""
+"""Launchers fail with one clear line: a taken port, a missing binary, a bad setting."""
 
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ from tests.conftest import DEV
 
 
 def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DEV, *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [DEV, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -32,8 +38,11 @@ def test_a_taken_port_is_named(component: str) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = str(squatter.getsockname()[1])
-        result = run_dev("run", component, **{f"{component.upper()}_PORT": port,
-                                              "STATE_DIR": ".state/test/taken-port"})
+        result = run_dev(
+            "run",
+            component,
+            **{f"{component.upper()}_PORT": port, "STATE_DIR": ".state/test/taken-port"},
+        )
     assert_one_line_error(result, component, port, "PORT_OFFSET")
 
 
@@ -42,10 +51,15 @@ def test_a_missing_binary_says_what_to_install() -> None:
     assert_one_line_error(result, "redis-server", "apt-get install redis-server")
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("API_PORT", "eighty"), ("PORT_OFFSET", "-1"), ("DEBUG", "api,nonsense"),
-    ("POSTGRES_DB", "drop table"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("API_PORT", "eighty"),
+        ("PORT_OFFSET", "-1"),
+        ("DEBUG", "api,nonsense"),
+        ("POSTGRES_DB", "drop table"),
+    ],
+)
 def test_a_bad_setting_is_named(variable: str, value: str) -> None:
     result = run_dev("run", "api", **{variable: value})
     assert_one_line_error(result, "invalid settings", variable)
