@@ -107,6 +107,13 @@ def flower_credentials(settings: Settings) -> str | None:
     return f"{user}:{password}"
 
 
+def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
+    """The log server (`python -m logserver serve`); extra args are its flags (--port, --dir...)."""
+    if "--port" not in args:
+        ensure_port_free("logserver", settings.logserver_host, settings.port("logserver_port"))
+    run_python("logserver", ["serve", *args], debug)
+
+
 def _service(launch: Callable[[Settings, Sequence[str]], None]) -> Runner:
     def run(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
         launch(settings, args)
@@ -124,6 +131,7 @@ RUNNERS: dict[str, Runner] = {
     "worker": run_worker,
     "beat": run_beat,
     "flower": run_flower,
+    "logserver": run_logserver,
 }
 
 

@@ -23,9 +23,15 @@ class DapClient:
         self.responses: dict[int, queue.Queue[Message]] = {}
         self.events: queue.Queue[Message] = queue.Queue()
         self.lock = threading.Lock()
-        threading.Thread(target=self._read_loop, daemon=True).start()
+        self.reader_thread = threading.Thread(target=self._read_loop, daemon=True)
+        self.reader_thread.start()
 
     def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # ends the reader thread's blocking read
+        except OSError:
+            pass
+        self.reader_thread.join(timeout=5)
         self.reader.close()
         self.sock.close()
 
@@ -47,7 +53,7 @@ class DapClient:
                     self.responses[message["request_seq"]].put(message)
                 else:
                     self.events.put(message)
-        except OSError:
+        except (OSError, ValueError):  # the socket was closed under the read
             return
 
     def request(self, command: str, arguments: Message | None = None, wait: bool = True) -> Any:

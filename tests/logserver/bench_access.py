@@ -24,7 +24,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -32,6 +34,7 @@ from fastapi import FastAPI
 from app.main import create_app
 from app.middleware import AccessLogMiddleware
 from app.settings import load_settings
+from tests.logserver.bench_throughput import bench_dir
 from tests.logserver.process import LogServerProcess
 from tests.support import ServiceProcess, free_port, wait_for
 
@@ -44,7 +47,8 @@ def variant_app(variant: str, state_dir: str, logserver_port: int) -> FastAPI:
                              logserver_port=logserver_port, logserver_token=None, debug="")
     app = create_app(settings)
     if variant == "no-middleware":
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not AccessLogMiddleware]
+        app.user_middleware = [m for m in app.user_middleware
+                               if getattr(m.cls, "__name__", "") != AccessLogMiddleware.__name__]
     if variant == "access-log-off":
         logging.getLogger("app.access").disabled = True
     return app
@@ -99,7 +103,7 @@ async def _call(app: FastAPI, count: int) -> None:
     async def receive() -> dict[str, object]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         pass
 
     for _ in range(count):
@@ -122,12 +126,12 @@ def in_process(rounds: int, count: int = 5_000) -> None:
     from app.logging_setup import configure_logging, reset_logging
     from logserver.client import LogServerHandler
 
-    with tempfile.TemporaryDirectory() as name, LogServerProcess(
+    with tempfile.TemporaryDirectory(dir=bench_dir()) as name, LogServerProcess(
             Path(name) / "logs", Path(name)) as logserver:
         apps = {variant: variant_app(variant, name, logserver.port) for variant in VARIANTS}
         handler = configure_logging("api", apps["access-log"].state.settings)
         assert isinstance(handler, LogServerHandler)
-        shipper = handler._shipper._thread.native_id
+        shipper = handler._started()._thread.native_id
         assert shipper is not None
         me = threading.get_native_id()
         results: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
@@ -165,7 +169,7 @@ def main() -> None:
         variant, state, logport, port = args.serve
         serve(variant, state, int(logport), int(port))
         return
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory(dir=bench_dir()) as name:
         folder = Path(name)
         results: dict[str, list[tuple[float, float]]] = {variant: [] for variant in VARIANTS}
         with LogServerProcess(folder / "logs", folder) as logserver:

@@ -22,12 +22,20 @@ from pathlib import Path
 
 import orjson
 
+from app.settings import ROOT
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.protocol import sync_line
 from tests.logserver.process import LogServerProcess
 
 BATCH = 1000
 WINDOW = 4
+
+
+def bench_dir() -> Path:
+    """Under the checkout's state folder, like everything the stack writes."""
+    folder = ROOT / ".state" / "logserver-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _raw_batches(count: int) -> list[bytes]:
@@ -93,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=800_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(dir=bench_dir()) as folder:
         server = LogServerProcess(Path(folder) / "logs", Path(folder))
         with server:
             for kind, total in (("raw", args.records), ("handler", args.records // 4)):

@@ -20,7 +20,7 @@ from tests.support import ServiceProcess, free_port, pids_with_env, port_is_boun
 pytestmark = pytest.mark.stack
 
 # Long-running processes and one-shots of process-compose.yaml, as the stack must report them.
-LONG_RUNNING = {"postgres", "redis", "api", "worker", "beat", "flower"}
+LONG_RUNNING = {"postgres", "redis", "logserver", "api", "worker", "beat", "flower"}
 ONE_SHOT = {"migrate"}
 
 

@@ -1,0 +1,69 @@
+"""A Celery task in `dev run worker --debug`, and the log server's record handler in
+`dev run logserver --debug`, stopped at a breakpoint through debugpy's adapter."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from app.settings import ROOT, Settings
+from tests.conftest import DEV, TEST_STATE, settings_env
+from tests.debug.conftest import attach, attach_config, line_of, stopped_frame
+from tests.support import ServiceProcess, free_port, listening_addresses, wait_for
+from worker.celery_app import create_celery
+
+TASKS = ROOT / "worker" / "tasks.py"
+SERVER = ROOT / "logserver" / "server.py"
+
+
+def log_dir() -> os.PathLike[str]:
+    path = TEST_STATE / "debug-logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_breakpoint_in_a_task_hits_in_the_debugged_worker(
+    services: Settings, service_overrides: dict[str, str],
+) -> None:
+    debug_port = free_port()
+    env = settings_env({**service_overrides, "DEBUG_PORT_WORKER": str(debug_port)})
+    line = line_of(TASKS, 'return "pong"')
+    celery = create_celery(services)
+    worker = ServiceProcess("worker-debug", [DEV, "run", "worker", "--debug", "--wait"], env,
+                            log_dir(), stop_signal=15)
+    with worker:
+        worker.wait_until(lambda: bool(listening_addresses(debug_port)), timeout=60)
+        session = attach(debug_port, attach_config(debug_port), {TASKS: [line]})
+        try:
+            result = celery.send_task("worker.tasks.ping")
+            _, frame, _ = stopped_frame([session], timeout=60)
+            assert (frame["source"]["path"], frame["line"]) == (str(TASKS), line)
+            assert not result.ready(), "the task finished while stopped at the breakpoint"
+            session.request("continue", {"threadId": frame["threadId"]})
+            assert result.get(timeout=30) == "pong"
+        finally:
+            session.close()
+            celery.close()
+
+
+def test_breakpoint_in_the_record_handler_hits_in_the_debugged_logserver() -> None:
+    port, debug_port = free_port(), free_port()
+    env = {**os.environ, "DEBUG_PORT_LOGSERVER": str(debug_port), "DEBUG": ""}
+    line = line_of(SERVER, "batch = conn.parser.feed(data)")
+    argv = [DEV, "run", "logserver", "--debug", "--port", str(port),
+            "--dir", str(TEST_STATE / f"debug-logs/logserver-{port}")]
+    with ServiceProcess("logserver-debug", argv, env, log_dir(), stop_signal=15) as server:
+        server.wait_until(lambda: bool(listening_addresses(port)), timeout=60)
+        wait_for(lambda: bool(listening_addresses(debug_port)), 30, "the debug adapter")
+        session = attach(debug_port, attach_config(debug_port), {SERVER: [line]})
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sender:
+                sender.sendall(b'{"stream": "app", "message": "hello"}\n{"sync": 1}\n')
+                _, frame, local_variables = stopped_frame([session])
+                assert (frame["source"]["path"], frame["line"]) == (str(SERVER), line)
+                assert "hello" in local_variables["data"]["value"]
+                session.request("continue", {"threadId": frame["threadId"]})
+                reply = sender.makefile("rb").readline()
+            assert reply.startswith(b'{"synced":1'), reply
+        finally:
+            session.close()
