@@ -1,4 +1,8 @@
-"""Dependencies routes ask for, as `Annotated` aliases; they reach the lifespan's clients."""
+"""Dependencies routes ask for, as `Annotated` aliases; they reach the lifespan's clients.
+
+They are `async def` although they await nothing: FastAPI runs a plain `def` dependency in a
+thread pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,12 @@ from app.resources import Resources
 from app.settings import Settings
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -28,15 +32,15 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_pool(resources: ResourcesDep) -> asyncpg.Pool:
+async def get_pool(resources: ResourcesDep) -> asyncpg.Pool:
     return resources.pool
 
 
-def get_queries(resources: ResourcesDep) -> Any:
+async def get_queries(resources: ResourcesDep) -> Any:
     return resources.queries
 
 
-def get_redis(resources: ResourcesDep) -> Redis:
+async def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 

@@ -30,7 +30,7 @@ async def celery_client(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/tasks", tags=["tasks"], lifespan=celery_client)
 
 
-def get_celery(request: Request) -> Celery:
+async def get_celery(request: Request) -> Celery:
     celery: Celery = request.app.state.celery
     return celery
 
