@@ -24,14 +24,10 @@ import uvicorn
 
 from app.settings import ROOT, Settings
 from scripts import bench_report, bench_services, bench_wrk, postgres
-from scripts.bench_processes import (
-    BenchError,
-    port_is_bound,
-    processes_with_env,
-    stopped_by_sigterm,
-)
+from scripts.bench_processes import BenchError, processes_with_env, stopped_by_sigterm
 from scripts.bench_services import GREETING, SEED_USERS, Ports, get
 from scripts.bench_wrk import Load, Measurement
+from scripts.launch import port_is_bound
 
 TARGETS = {
     "baseline": "/",

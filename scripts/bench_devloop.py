@@ -34,8 +34,6 @@ from scripts.bench_processes import (
     BenchError,
     Supervised,
     descendants,
-    free_port,
-    port_is_bound,
     processes_with_env,
     server_pids,
     stopped_by_sigterm,
@@ -43,7 +41,7 @@ from scripts.bench_processes import (
 )
 from scripts.bench_report import write_json
 from scripts.bench_services import get, has_logserver
-from scripts.launch import VENV_BIN
+from scripts.launch import VENV_BIN, free_port, port_is_bound
 
 DEV = str(VENV_BIN / "dev")
 EDITS = 5

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from scripts.bench_processes import HOST, BenchError, Supervised, free_port
+from scripts.bench_processes import HOST, BenchError, Supervised
+from scripts.launch import free_port
 
 BATCH = 1000
 WINDOW = 4

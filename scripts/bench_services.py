@@ -22,8 +22,8 @@ import asyncpg
 import redis
 
 from app.settings import ROOT, Settings, load_settings
-from scripts.bench_processes import Supervised, free_port, run_checked
-from scripts.launch import VENV_BIN
+from scripts.bench_processes import Supervised, run_checked
+from scripts.launch import VENV_BIN, free_port
 
 DEV = str(VENV_BIN / "dev")
 SEED_USERS = 1000

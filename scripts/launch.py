@@ -38,6 +38,25 @@ def ensure_port_free(component: str, host: str, port: int) -> None:
             ) from None
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on host:port (a bind that would fail)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
 def ensure_socket_path(component: str, path: Path) -> None:
     if len(os.fsencode(path)) > UNIX_SOCKET_MAX:
         raise LaunchError(

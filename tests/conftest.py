@@ -101,7 +101,7 @@ TEMPLATE_DB = "app_template"
 @pytest.fixture(scope="session")
 def migrated_template(services: Settings) -> str:
     """A database migrated by the real `alembic upgrade head`: the template of each test's."""
-    _admin_sql(services, f'CREATE DATABASE "{TEMPLATE_DB}"')
+    admin_sql(services, f'CREATE DATABASE "{TEMPLATE_DB}"')
     template = services.model_copy(update={"postgres_db": TEMPLATE_DB})
     subprocess.run(
         [
@@ -126,14 +126,14 @@ _database_numbers = itertools.count()
 def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
     """Settings pointing at a fresh, migrated database and an empty Redis database."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
-    _admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
     with redis.Redis.from_url(services.redis_url) as client:
         client.flushdb()
     yield services.model_copy(update={"postgres_db": name})
-    _admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def _admin_sql(settings: Settings, statement: str) -> None:
+def admin_sql(settings: Settings, statement: str) -> None:
     async def run() -> None:
         connection = await asyncpg.connect(settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
         try:

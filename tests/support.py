@@ -11,22 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from scripts.launch import free_port, port_is_bound
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-        return False
+__all__ = ["free_port", "port_is_bound"]
 
 
 def wait_for(

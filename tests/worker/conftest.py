@@ -3,13 +3,11 @@ migrated database of its own; and a Celery client of the same settings to watch 
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 from celery import Celery
@@ -17,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import DEV, settings_env
+from tests.conftest import DEV, admin_sql, settings_env
 from tests.support import ServiceProcess, wait_for
 from worker import node_name
 from worker.celery_app import create_celery
@@ -110,12 +108,3 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return records
 
 
-def admin_sql(settings: Settings, statement: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
