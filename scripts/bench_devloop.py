@@ -12,7 +12,6 @@ The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -120,14 +119,7 @@ def running_stack(
 
 def processes(settings: Settings) -> list[dict[str, Any]]:
     """`process-compose process list` of the running stack ([] while it does not answer)."""
-    result = subprocess.run(
-        [stack.binary(), "process", "list", "--output", "json", *stack.server_args(settings)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=stack.environment(settings),
-    )
-    return json.loads(result.stdout) if result.returncode == 0 else []
+    return stack.processes(settings)
 
 
 def all_ready(settings: Settings) -> bool:

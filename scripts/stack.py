@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app.settings import DEFAULT_PORTS, ROOT, Settings
 from scripts import postgres
@@ -96,3 +98,16 @@ def client(settings: Settings, *command: str) -> NoReturn:
     if not is_running(settings):
         raise LaunchError("the stack is not running: start it with 'make dev'")
     exec_command([binary(), *command, *server_args(settings)], environment(settings))
+
+
+def processes(settings: Settings) -> list[dict[str, Any]]:
+    """`process-compose process list` of the running stack ([] while it does not answer)."""
+    result = subprocess.run(
+        [binary(), "process", "list", "--output", "json", *server_args(settings)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment(settings),
+    )
+    entries: list[dict[str, Any]] = json.loads(result.stdout) if result.returncode == 0 else []
+    return entries

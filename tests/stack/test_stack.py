@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import uuid
@@ -34,16 +33,7 @@ def stack_settings() -> Iterator[tuple[Settings, dict[str, str]]]:
 
 
 def processes(settings: Settings) -> dict[str, dict[str, Any]]:
-    result = subprocess.run(
-        [stack.binary(), "process", "list", "--output", "json", *stack.server_args(settings)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=stack.environment(settings),
-    )
-    if result.returncode != 0:
-        return {}
-    return {entry["name"]: entry for entry in json.loads(result.stdout)}
+    return {entry["name"]: entry for entry in stack.processes(settings)}
 
 
 def all_ready(settings: Settings) -> bool:
