@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML, which uvicorn[standard] brings
+import yaml
 
 from app.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
 from scripts import bench_logserver, stack

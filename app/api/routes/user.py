@@ -6,9 +6,10 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
 from app.api.deps import PoolDep, QueriesDep, RedisDep
-from app.responses import OrjsonResponse, Response
+from app.responses import OrjsonResponse
 from app.schemas.user import Counter, Greeting, UserPage
 from app.services import users
 
