@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 
+from scripts.bench_processes import Supervised
 from scripts.launch import free_port, port_is_bound
 
 __all__ = ["free_port", "port_is_bound"]
@@ -42,62 +41,24 @@ def pids_with_env(name: str, value: str) -> list[int]:
     return found
 
 
-class ServiceProcess:
-    """A long-running subprocess with its output in a log file, stopped on exit."""
+class ServiceProcess(Supervised):
+    """A project process under test (the bench's supervisor: own process group, log file),
+    stopped with SIGINT by default; `stop()` returns its exit status."""
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        env: dict[str, str],
-        log_dir: Path,
-        stop_signal: int = signal.SIGINT,
-    ) -> None:
-        self.name = name
-        self.argv = list(argv)
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.stop_signal = stop_signal
-        self.process: subprocess.Popen[bytes] | None = None
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_dir: Path,
+                 stop_signal: int = signal.SIGINT) -> None:
+        super().__init__(name, argv, env, log_dir, stop_signal)
 
-    def __enter__(self) -> ServiceProcess:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def wait_until(self, condition: Callable[[], bool], timeout: float,
+                   what: str = "to be ready") -> float:
+        return super().wait_until(condition, timeout, what)
 
     def stop(self, timeout: float = 20) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(self.stop_signal)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+        super().stop(timeout)
+        return self.process.returncode if self.process else None
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float) -> None:
-        def ready_or_dead() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.output()[-3000:]}"
-                )
-            return condition()
-
-        wait_for(ready_or_dead, timeout, f"{self.name} to be ready")
 
 
 def listening_addresses(port: int) -> list[str]:
