@@ -22,8 +22,9 @@ VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 class AccessLogMiddleware:
-    """Pure ASGI: no task or stream per request (as BaseHTTPMiddleware has), and the record is
-    built here but encoded on the log handler's thread, off the request path."""
+    """Pure ASGI: no task or stream per request (as BaseHTTPMiddleware has). The record is
+    built from a template and encoded by the handler (about 5 µs); sending happens on the
+    handler's background thread, off the request path."""
 
     def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
         self.app = app
