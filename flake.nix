@@ -122,7 +122,7 @@
             shellHook = ''
               if [ -f pyproject.toml ] && [ -f uv.lock ]; then
                 echo "nix develop: syncing .venv from uv.lock with $UV_PYTHON"
-                uv sync --locked --quiet \
+                uv sync --locked --quiet --compile-bytecode \
                   || echo "nix develop: 'uv sync --locked' failed: is uv.lock up to date?" >&2
                 echo "Next: make dev    (the whole stack; 'make help' lists the rest)"
               else
