@@ -14,7 +14,7 @@ from celery import Celery, signals
 
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
-from worker import request_ids
+from worker import readiness, request_ids
 from worker.schedule import DEFAULT_SCHEDULE, schedule_file
 
 TASK_MODULES = ["worker.tasks"]
@@ -93,6 +93,8 @@ def _connect_signals() -> None:
     signals.setup_logging.connect(_leave_logging_alone, weak=False, dispatch_uid=__name__ + ".log")
     signals.celeryd_init.connect(_worker_starting, weak=False, dispatch_uid=__name__ + ".worker")
     signals.beat_init.connect(_beat_starting, weak=False, dispatch_uid=__name__ + ".beat")
+    signals.worker_ready.connect(_worker_ready, weak=False, dispatch_uid=__name__ + ".ready")
+    signals.worker_shutdown.connect(_worker_stopping, weak=False, dispatch_uid=__name__ + ".stop")
 
 
 def _leave_logging_alone(**_: Any) -> None:
@@ -106,3 +108,11 @@ def _worker_starting(instance: Any, **_: Any) -> None:
 def _beat_starting(sender: Any, **_: Any) -> None:
     # Sent once beat has opened its schedule: only "beat: Starting..." is logged before.
     configure_logging("beat", settings_of(sender.app))
+
+
+def _worker_ready(sender: Any, **_: Any) -> None:
+    readiness.mark_ready(settings_of(sender.app))
+
+
+def _worker_stopping(sender: Any, **_: Any) -> None:
+    readiness.clear(settings_of(sender.app))
