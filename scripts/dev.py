@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from app.settings import ROOT, get_settings
-from scripts import components, db, doctor, sql, stack
+from scripts import components, db, doctor, stack
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -69,6 +69,8 @@ console = Console()
 @sql_cli.command("list")
 def sql_list() -> None:
     """List every query: name, operation, parameters, description."""
+    from scripts import sql  # here, as bench below: asyncpg and aiosql slow every `dev run`
+
     sql.list_queries(console)
 
 
@@ -77,6 +79,8 @@ def sql_show(
     name: Annotated[str, typer.Argument(help="A query name from 'dev sql list'.")],
 ) -> None:
     """Print one query's SQL."""
+    from scripts import sql
+
     sql.show(console, name)
 
 
@@ -86,6 +90,8 @@ def sql_run(
     arguments: Annotated[list[str] | None, typer.Argument(help="Parameters as key=value.")] = None,
 ) -> None:
     """Run one query against the dev database and print its rows as a table."""
+    from scripts import sql
+
     sql.run(console, get_settings(), name, arguments or [])
 
 
