@@ -1,18 +1,17 @@
 """The raw ASGI baseline of `make bench`: the greeting's JSON with no framework in between.
 
 `python -m scripts.bench_baseline` serves it with exactly the uvicorn options the api gets from
-`app.server.serve` (loop, http, workers, access log, headers ...): those options are captured
-from `serve` itself rather than copied, so the two cannot drift apart.
+`app.server.uvicorn_options` (loop, http, workers, access log, headers ...), so the two cannot
+drift apart.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from unittest import mock
 
 import uvicorn
 
-from app import server
+from app.server import uvicorn_options
 from app.settings import get_settings
 
 BODY = b'{"message":"Hello, World!"}'
@@ -36,20 +35,8 @@ def create_app() -> Any:
     return app
 
 
-def server_options() -> dict[str, Any]:
-    """The keyword arguments `app.server.serve` passes to `uvicorn.run` with these settings."""
-    captured: dict[str, Any] = {}
-
-    def capture(target: str, **options: Any) -> None:
-        captured.update(options)
-
-    with mock.patch.object(uvicorn, "run", capture):
-        server.serve(get_settings())
-    return captured
-
-
 def main() -> None:
-    uvicorn.run(TARGET, **server_options())
+    uvicorn.run(TARGET, **uvicorn_options(get_settings()))
 
 
 if __name__ == "__main__":

@@ -180,11 +180,13 @@ def processes_with_env(name: str, value: str) -> list[int]:
 
 
 def server_pids(reloader: int) -> set[int]:
-    """The uvicorn server processes the reloader `reloader` runs (its spawned children)."""
+    """The uvicorn server processes the reloader `reloader` runs: its children, forked
+    (app/reloader.py) or spawned (uvicorn's, under the debugger), but not multiprocessing's
+    resource tracker."""
     return {
         pid
         for pid, (parent, command) in _process_table().items()
-        if parent == reloader and b"spawn_main" in command
+        if parent == reloader and b"resource_tracker" not in command
     }
 
 
