@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Self
 
 from scripts.launch import LaunchError
 
@@ -53,7 +54,7 @@ class Supervised:
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Supervised:
+    def start(self) -> Self:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -67,7 +68,7 @@ class Supervised:
             )
         return self
 
-    def __enter__(self) -> Supervised:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -83,7 +84,9 @@ class Supervised:
         assert self.process is not None
         return self.process.pid
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> float:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float, what: str = "to be ready"
+    ) -> float:
         """Polls `condition` while the process lives; fails with its log's tail if it dies."""
 
         def ready_or_dead() -> bool:
@@ -97,10 +100,11 @@ class Supervised:
 
         return wait_for(ready_or_dead, timeout, f"{self.name}: {what} (log: {self.log_path})")
 
-    def stop(self, timeout: float = 30) -> None:
-        """Signals the leader, waits, then kills whatever is left of its group."""
+    def stop(self, timeout: float = 30) -> int | None:
+        """Signals the leader, waits, then kills whatever is left of its group; the leader's
+        exit status (None if it never started)."""
         if self.process is None:
-            return
+            return None
         if self.process.poll() is None:
             self.process.send_signal(self.stop_signal)
             try:
@@ -108,7 +112,7 @@ class Supervised:
             except subprocess.TimeoutExpired:
                 print(f"--> {self.name} did not stop within {timeout:.0f}s: killing it", flush=True)
         self._kill_group()
-        self.process.wait()
+        return self.process.wait()
 
     def _kill_group(self) -> None:
         # Leftovers (uvicorn workers, postgres backends) share the leader's process group id.
@@ -120,7 +124,10 @@ class Supervised:
             os.killpg(self.pid, signal.SIGKILL)
 
     def tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
 def group_alive(pgid: int) -> bool:

@@ -43,22 +43,11 @@ def pids_with_env(name: str, value: str) -> list[int]:
 
 class ServiceProcess(Supervised):
     """A project process under test (the bench's supervisor: own process group, log file),
-    stopped with SIGINT by default; `stop()` returns its exit status."""
+    stopped with SIGINT by default."""
 
     def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_dir: Path,
                  stop_signal: int = signal.SIGINT) -> None:
         super().__init__(name, argv, env, log_dir, stop_signal)
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float,
-                   what: str = "to be ready") -> float:
-        return super().wait_until(condition, timeout, what)
-
-    def stop(self, timeout: float = 20) -> int | None:
-        super().stop(timeout)
-        return self.process.returncode if self.process else None
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 def listening_addresses(port: int) -> list[str]:

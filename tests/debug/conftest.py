@@ -67,7 +67,7 @@ def follow_subprocesses(
     so this waits for the first and then for more until none comes for `settle` seconds.
     """
     children = []
-    request = parent.wait_for("startDebugging")
+    request: dict[str, Any] | None = parent.wait_for("startDebugging")
     while request is not None:
         parent.respond(request)
         children.append(attach(port, request["arguments"]["configuration"], breakpoints))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from app.settings import ROOT, Settings
 from tests.conftest import DEV, TEST_STATE, settings_env
@@ -16,7 +17,7 @@ TASKS = ROOT / "worker" / "tasks.py"
 SERVER = ROOT / "logserver" / "server.py"
 
 
-def log_dir() -> os.PathLike[str]:
+def log_dir() -> Path:
     path = TEST_STATE / "debug-logs"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -89,9 +89,10 @@ def _shell(nix: Nix, flake: Path, system: str) -> dict[str, Any]:
         "shell: { inherit (shell) shellHook env; packages = map (p: { inherit (p) name; "
         "programs = p.programs; }) shell.nativeBuildInputs; stdenv = shell.programs; }"
     )
-    return json.loads(
+    shell: dict[str, Any] = json.loads(
         nix.eval(flake, f"devShells.{system}.default", "--json", "--apply", expression).stdout
     )
+    return shell
 
 
 @pytest.mark.parametrize("system", ["x86_64-linux", "aarch64-darwin"])
