@@ -34,8 +34,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     telemetry = settings.api_telemetry
-    app = FastAPI(title="FastAPI stack", lifespan=lifespan,
-                  telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry})
+    app = FastAPI(
+        title="FastAPI stack",
+        lifespan=lifespan,
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+    )
     app.state.settings = settings
     configure_logging("api", app.state.settings)
     app.add_middleware(AccessLogMiddleware)

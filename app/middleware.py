@@ -53,8 +53,9 @@ class AccessLogMiddleware:
             self._log(scope, rid, agent, status, time.perf_counter() - started)
             request_id.reset(token)
 
-    def _log(self, scope: Scope, rid: str, agent: bytes | None, status: int,
-             seconds: float) -> None:
+    def _log(
+        self, scope: Scope, rid: str, agent: bytes | None, status: int, seconds: float
+    ) -> None:
         level = logging.ERROR if status >= 500 else logging.INFO
         if not self.logger.isEnabledFor(level):
             return
@@ -71,16 +72,18 @@ class AccessLogMiddleware:
             "client": client[0] if client else None,
             "user_agent": agent.decode("latin-1") if agent else None,
         }
-        record = _access_record(self.logger.name, level, "%s %s %d %.2fms",
-                                (method, path, status, ms), fields)
+        record = _access_record(
+            self.logger.name, level, "%s %s %d %.2fms", (method, path, status, ms), fields
+        )
         self.logger.handle(record)
 
 
 _RECORD_TEMPLATE = vars(logging.LogRecord("app.access", logging.INFO, __file__, 0, "", None, None))
 
 
-def _access_record(name: str, level: int, msg: str, args: tuple[object, ...],
-                   fields: dict[str, object]) -> logging.LogRecord:
+def _access_record(
+    name: str, level: int, msg: str, args: tuple[object, ...], fields: dict[str, object]
+) -> logging.LogRecord:
     """A LogRecord like `logger.makeRecord` makes, at a third of the cost: it copies the fields
     that are the same for every access record (source file, thread name...) from a template
     instead of computing them, and does not look for the caller."""
@@ -88,9 +91,15 @@ def _access_record(name: str, level: int, msg: str, args: tuple[object, ...],
     created = time.time()
     record.__dict__.update(_RECORD_TEMPLATE, **fields)
     record.__dict__.update(
-        name=name, levelno=level, levelname=_LEVEL_NAMES[level], msg=msg, args=args,
-        created=created, msecs=(created - int(created)) * 1000,
-        relativeCreated=(created - _STARTED) * 1000, thread=threading.get_ident(),
+        name=name,
+        levelno=level,
+        levelname=_LEVEL_NAMES[level],
+        msg=msg,
+        args=args,
+        created=created,
+        msecs=(created - int(created)) * 1000,
+        relativeCreated=(created - _STARTED) * 1000,
+        thread=threading.get_ident(),
         process=os.getpid(),
     )
     return record

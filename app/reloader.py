@@ -44,9 +44,7 @@ def run(config: Config) -> None:
 
 
 class ForkingReload(WatchFilesReload):
-    def __init__(
-        self, config: Config, target: Callable[..., None], sockets: list[socket]
-    ) -> None:
+    def __init__(self, config: Config, target: Callable[..., None], sockets: list[socket]) -> None:
         super().__init__(config, target, sockets)
         self.reloader_name = "WatchFiles (forked servers)"
         self._report: int | None = None  # a pipe's read end: a server's list of library modules
@@ -77,8 +75,10 @@ class ForkingReload(WatchFilesReload):
         if names:
             preload(names)
             self._preloaded = True
-            logger.info("Reloader holds %d library modules: servers now import only the "
-                        "project's", len(names))
+            logger.info(
+                "Reloader holds %d library modules: servers now import only the project's",
+                len(names),
+            )
 
     def _start(self) -> BaseProcess:
         report = None
@@ -93,8 +93,13 @@ class ForkingReload(WatchFilesReload):
         return process
 
 
-def _serve(config: Config, target: Callable[..., None], sockets: list[socket],
-           report: int | None, parents_end: int | None) -> None:
+def _serve(
+    config: Config,
+    target: Callable[..., None],
+    sockets: list[socket],
+    report: int | None,
+    parents_end: int | None,
+) -> None:
     """In a forked server: report the libraries the app imports (until the reloader holds
     them), then serve."""
     for sig in HANDLED_SIGNALS:
@@ -103,8 +108,9 @@ def _serve(config: Config, target: Callable[..., None], sockets: list[socket],
         os.close(parents_end)
         importlib.import_module(str(config.app).partition(":")[0])
         with os.fdopen(report, "w") as out:
-            out.write("\n".join(name for name, module in list(sys.modules.items())
-                                if _is_library(module)))
+            out.write(
+                "\n".join(name for name, module in list(sys.modules.items()) if _is_library(module))
+            )
     try:
         config.configure_logging()
         target(sockets=sockets)

@@ -29,9 +29,16 @@ PortOption = Annotated[int | None, typer.Option(help="Port [LOGSERVER_PORT, 7779
 TokenOption = Annotated[str | None, typer.Option(help="Shared token [LOGSERVER_TOKEN].")]
 
 
-def server_config(settings: Settings, *, host: str | None = None, port: int | None = None,
-                  directory: Path | None = None, rotate_bytes: int | None = None,
-                  retention_days: int | None = None, token: str | None = None) -> ServerConfig:
+def server_config(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    directory: Path | None = None,
+    rotate_bytes: int | None = None,
+    retention_days: int | None = None,
+    token: str | None = None,
+) -> ServerConfig:
     """The server's config: the settings, with any override given."""
     storage = StorageConfig(
         base=(directory or settings.logs_dir).resolve(),
@@ -71,15 +78,24 @@ def serve_command(
     host: HostOption = None,
     port: PortOption = None,
     directory: DirOption = None,
-    rotate_bytes: Annotated[int | None, typer.Option(
-        help="Rotate a file at this size [LOG_ROTATE_BYTES].")] = None,
-    retention_days: Annotated[int | None, typer.Option(
-        help="Delete files older than this [LOG_RETENTION_DAYS].")] = None,
+    rotate_bytes: Annotated[
+        int | None, typer.Option(help="Rotate a file at this size [LOG_ROTATE_BYTES].")
+    ] = None,
+    retention_days: Annotated[
+        int | None, typer.Option(help="Delete files older than this [LOG_RETENTION_DAYS].")
+    ] = None,
     token: TokenOption = None,
 ) -> None:
     """Run the log server in the foreground (SIGTERM or Ctrl-C stops it cleanly)."""
-    serve(get_settings(), host=host, port=port, directory=directory, rotate_bytes=rotate_bytes,
-          retention_days=retention_days, token=token)
+    serve(
+        get_settings(),
+        host=host,
+        port=port,
+        directory=directory,
+        rotate_bytes=rotate_bytes,
+        retention_days=retention_days,
+        token=token,
+    )
 
 
 @cli.command()

@@ -25,8 +25,9 @@ class Connection:
         self._poll.register(sock, select.POLLIN)
 
     @classmethod
-    def open(cls, host: str, port: int, token: str | None, connect_timeout: float,
-             reply_timeout: float) -> Connection:
+    def open(
+        cls, host: str, port: int, token: str | None, connect_timeout: float, reply_timeout: float
+    ) -> Connection:
         sock = socket.create_connection((host, port), connect_timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -99,8 +99,9 @@ class LineParser:
     connection is recognised.
     """
 
-    def __init__(self, peer: str, marks: dict[str, int], streams: set[str],
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, peer: str, marks: dict[str, int], streams: set[str], clock: Callable[[], datetime]
+    ) -> None:
         self._peer = peer
         self._marks = marks
         self._streams = streams

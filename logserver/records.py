@@ -19,7 +19,12 @@ from logserver.protocol import MAX_LINE_BYTES
 _INIT_ATTRS = tuple(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 # "sender" and "seq" are the shipper's (logserver.shipper): extras of those names are left out.
 STANDARD_ATTRS = frozenset(_INIT_ATTRS) | {
-    "message", "asctime", "taskName", "stream", "sender", "seq",
+    "message",
+    "asctime",
+    "taskName",
+    "stream",
+    "sender",
+    "seq",
 }
 MAX_MESSAGE_CHARS = 8192
 OPTIONS = orjson.OPT_APPEND_NEWLINE
@@ -61,8 +66,11 @@ class RecordEncoder:
         try:
             line = orjson.dumps(doc, default=str, option=OPTIONS)
         except (TypeError, orjson.JSONEncodeError):  # such as a dict with int keys in an extra
-            line = orjson.dumps({k: _plain(v) for k, v in doc.items()}, default=str,
-                                option=OPTIONS | orjson.OPT_NON_STR_KEYS)
+            line = orjson.dumps(
+                {k: _plain(v) for k, v in doc.items()},
+                default=str,
+                option=OPTIONS | orjson.OPT_NON_STR_KEYS,
+            )
         if len(line) > MAX_LINE_BYTES:
             line = _shortened(doc, len(line))
         return line

@@ -92,6 +92,8 @@ def sweep(config: StorageConfig, today: date) -> None:
             elif date.fromisoformat(parsed.day) < oldest_kept:
                 path.unlink(missing_ok=True)
                 log.info("deleted %s: older than %d days", path, config.retention_days)
-            elif not parsed.gzipped and (parsed.day, parsed.part) < (today.isoformat(),
-                                                                     newest_today):
+            elif not parsed.gzipped and (parsed.day, parsed.part) < (
+                today.isoformat(),
+                newest_today,
+            ):
                 compress_file(path)

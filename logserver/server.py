@@ -61,8 +61,9 @@ def check_config(config: ServerConfig) -> None:
     try:
         config.storage.base.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f"cannot create the log folder {config.storage.base}: "
-                          f"{error.strerror or error}") from None
+        raise ConfigError(
+            f"cannot create the log folder {config.storage.base}: {error.strerror or error}"
+        ) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -119,8 +120,9 @@ class LogServer:
         log.info("listening on %s:%d, writing to %s", host, port, self.config.storage.base)
         return server
 
-    async def handle_client(self, reader: asyncio.StreamReader,
-                            writer: asyncio.StreamWriter) -> None:
+    async def handle_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         peer = _peer(writer.get_extra_info("peername"))
         parser = LineParser(peer, self.ledger.marks, self._streams, self.clock)
         conn = self._connections[_current_task()] = Connection(parser, writer)
@@ -135,8 +137,9 @@ class LogServer:
             with suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def _authenticate(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            peer: str) -> bool:
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> bool:
         assert self.config.token is not None
         try:
             doc = orjson.loads(await asyncio.wait_for(reader.readline(), AUTH_TIMEOUT_SECONDS))

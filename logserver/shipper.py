@@ -151,8 +151,11 @@ class Shipper:
             # Emitters wake us for the first record, or for a full batch while one fills up.
             self.wake_at = self.config.batch_size if self.queue else 1
             self.asleep = True
-            ready = [] if len(self.queue) >= self.wake_at else self._poll.poll(
-                None if timeout == math.inf else timeout * 1000)
+            ready = (
+                []
+                if len(self.queue) >= self.wake_at
+                else self._poll.poll(None if timeout == math.inf else timeout * 1000)
+            )
             self.asleep = False
             if any(fd == self._wake_read for fd, _ in ready):
                 while len(os.read(self._wake_read, 4096)) == 4096:
@@ -213,13 +216,17 @@ class Shipper:
     def _pump(self) -> None:
         if self._inflight:
             self._collect(wait=False)
-        while self._connection is not None and self._spill.unsent and (
-            len(self._inflight) < self.config.window
+        while (
+            self._connection is not None
+            and self._spill.unsent
+            and (len(self._inflight) < self.config.window)
         ):
             data, end = self._spill.read()
             self._send(Sent(data, spill_end=end))
-        if self._connection is not None and self._inflight and (
-            time.monotonic() > self._ack_deadline
+        if (
+            self._connection is not None
+            and self._inflight
+            and (time.monotonic() > self._ack_deadline)
         ):
             self._disconnect(TimeoutError("no acknowledgement from the log server"))
 
@@ -264,8 +271,9 @@ class Shipper:
     def _connect(self) -> None:
         try:
             config = self.config
-            self._connection = Connection.open(config.host, config.port, config.token,
-                                               config.connect_timeout, config.reply_timeout)
+            self._connection = Connection.open(
+                config.host, config.port, config.token, config.connect_timeout, config.reply_timeout
+            )
         except OSError as error:
             self._retry_later(error)
             return
@@ -294,8 +302,10 @@ class Shipper:
         if not self._outage:
             self._outage = True
             address = f"{self.config.host}:{self.config.port}"
-            self._warn(f"log server {address} unreachable ({error}); keeping records in "
-                       f"{self._spill.path} until it is back")
+            self._warn(
+                f"log server {address} unreachable ({error}); keeping records in "
+                f"{self._spill.path} until it is back"
+            )
 
     def _retry_due(self) -> bool:
         return time.monotonic() >= self._retry_at
@@ -306,14 +316,22 @@ class Shipper:
 
     def _report_drops(self) -> None:
         count, self._reported_drops = self.dropped - self._reported_drops, self.dropped
-        record = logging.LogRecord("logserver.client", logging.WARNING, __file__, 0,
-                                   "dropped %d log records (queue or spill file full)",
-                                   (count,), None)
+        record = logging.LogRecord(
+            "logserver.client",
+            logging.WARNING,
+            __file__,
+            0,
+            "dropped %d log records (queue or spill file full)",
+            (count,),
+            None,
+        )
         self.queue.appendleft(self._encoder.encode(record))
 
     def _drained(self) -> bool:
-        return not self.queue and not self._inflight and (
-            self._connection is None or not self._spill.pending
+        return (
+            not self.queue
+            and not self._inflight
+            and (self._connection is None or not self._spill.pending)
         )
 
     def _report(self, asked: int) -> None:

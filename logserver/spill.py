@@ -57,7 +57,7 @@ class SpillFile:
             return False
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         self.size += len(data)
         return True
 

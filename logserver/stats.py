@@ -53,7 +53,10 @@ def render_stats(table: dict[str, RouteStats]) -> str:
     heads = ["count", *(f"p{p} ms" for p in PERCENTILES), *CLASSES]
     lines = [f"{'route':<{width}}  " + "  ".join(f"{h:>8}" for h in heads)]
     for route, stats in sorted(table.items(), key=lambda item: (-item[1].count, item[0])):
-        cells = [str(stats.count), *(f"{stats.percentile(p):.1f}" for p in PERCENTILES),
-                 *(str(stats.classes[c]) for c in CLASSES)]
+        cells = [
+            str(stats.count),
+            *(f"{stats.percentile(p):.1f}" for p in PERCENTILES),
+            *(str(stats.classes[c]) for c in CLASSES),
+        ]
         lines.append(f"{route:<{width}}  " + "  ".join(f"{c:>8}" for c in cells))
     return "\n".join(lines)

@@ -72,7 +72,7 @@ class OpenFile:
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self.fd, view):]
+            view = view[os.write(self.fd, view) :]
         self.size += len(data)
         self.dirty = True
 
@@ -85,8 +85,9 @@ class OpenFile:
 class Storage:
     """Appends batches of lines to the files of their streams. Used by one thread at a time."""
 
-    def __init__(self, config: StorageConfig, retention: Retention,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, config: StorageConfig, retention: Retention, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.config = config
         self._retention = retention
         self._clock = clock
@@ -169,8 +170,9 @@ class Storage:
     def _rotate(self, stream: str, file: OpenFile) -> OpenFile:
         self._close(stream)
         part = file.part + 1
-        new = self._files[stream] = OpenFile(file.path.with_name(file_name(file.day, part)),
-                                             file.day, part)
+        new = self._files[stream] = OpenFile(
+            file.path.with_name(file_name(file.day, part)), file.day, part
+        )
         return new
 
     def _close(self, stream: str) -> None:

@@ -67,8 +67,9 @@ def render(doc: Record) -> str:
     return line
 
 
-def backlog(base: Path, streams: Collection[str], matches: RecordFilter, since: str = "",
-            limit: int = 0) -> list[Record]:
+def backlog(
+    base: Path, streams: Collection[str], matches: RecordFilter, since: str = "", limit: int = 0
+) -> list[Record]:
     """The last `limit` matching records (all of them when 0), oldest first."""
     found = (doc for doc in records(base, streams, since) if matches.matches(doc))
     return list(deque(found, maxlen=limit or None))

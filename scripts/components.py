@@ -34,8 +34,19 @@ def run_python(module: str, args: Sequence[str], debug: Debug | None) -> None:
     ensure_port_free("debugpy", DEBUG_HOST, debug.port)
     wait = ["--wait-for-client"] if debug.wait else []
     exec_command(
-        [sys.executable, "-X", "frozen_modules=off", "-m", "debugpy",
-         "--listen", f"{DEBUG_HOST}:{debug.port}", *wait, "-m", module, *args],
+        [
+            sys.executable,
+            "-X",
+            "frozen_modules=off",
+            "-m",
+            "debugpy",
+            "--listen",
+            f"{DEBUG_HOST}:{debug.port}",
+            *wait,
+            "-m",
+            module,
+            *args,
+        ],
         {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )
 
@@ -57,26 +68,42 @@ WORKER_STOP_SECONDS = 10  # a reload waits this long for running tasks before ki
 def run_worker(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
     """The worker; restarted on changes under worker/ and app/ in dev, in the solo pool (one
     process, so breakpoints in tasks hit) under the debugger. Extra args go to `celery worker`."""
-    argv = ["worker", "--hostname", node_name(), "--loglevel", settings.log_level,
-            "--without-mingle", "--without-gossip",
-            *(["--pool", "solo"] if debug is not None else []), *args]
+    argv = [
+        "worker",
+        "--hostname",
+        node_name(),
+        "--loglevel",
+        settings.log_level,
+        "--without-mingle",
+        "--without-gossip",
+        *(["--pool", "solo"] if debug is not None else []),
+        *args,
+    ]
     if debug is not None or settings.environment != "dev":
         run_python("worker", argv, debug)
     else:
-        exec_command([
-            str(VENV_BIN / "watchfiles"), "--filter", "python",
-            "--sigint-timeout", str(WORKER_STOP_SECONDS),
-            shlex.join([sys.executable, "-m", "worker", *argv]),
-            *map(str, WORKER_WATCHED),
-        ])
+        exec_command(
+            [
+                str(VENV_BIN / "watchfiles"),
+                "--filter",
+                "python",
+                "--sigint-timeout",
+                str(WORKER_STOP_SECONDS),
+                shlex.join([sys.executable, "-m", "worker", *argv]),
+                *map(str, WORKER_WATCHED),
+            ]
+        )
 
 
 def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
     """Beat; its schedule file is in the state dir, and its pid file keeps a second one out."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     pidfile = settings.run_dir / "beat.pid"
-    run_python("worker", ["beat", "--pidfile", str(pidfile), "--loglevel", settings.log_level,
-                          *args], debug)
+    run_python(
+        "worker",
+        ["beat", "--pidfile", str(pidfile), "--loglevel", settings.log_level, *args],
+        debug,
+    )
 
 
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
@@ -89,8 +116,19 @@ def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> 
     credentials = flower_credentials(settings)
     if credentials is not None:
         env["FLOWER_BASIC_AUTH"] = credentials
-    exec_command([sys.executable, "-m", "worker", "flower", f"--address={host}",
-                  f"--port={port}", "--read_only=True", *args], env)
+    exec_command(
+        [
+            sys.executable,
+            "-m",
+            "worker",
+            "flower",
+            f"--address={host}",
+            f"--port={port}",
+            "--read_only=True",
+            *args,
+        ],
+        env,
+    )
 
 
 def flower_credentials(settings: Settings) -> str | None:

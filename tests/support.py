@@ -45,8 +45,14 @@ class ServiceProcess(Supervised):
     """A project process under test (the bench's supervisor: own process group, log file),
     stopped with SIGINT by default."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_dir: Path,
-                 stop_signal: int = signal.SIGINT) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        log_dir: Path,
+        stop_signal: int = signal.SIGINT,
+    ) -> None:
         super().__init__(name, argv, env, log_dir, stop_signal)
 
 

@@ -38,7 +38,11 @@ def ping() -> str:
 
 
 @shared_task(  # type: ignore[untyped-decorator]
-    bind=True, autoretry_for=TRANSIENT, max_retries=3, retry_backoff=1, retry_backoff_max=30,
+    bind=True,
+    autoretry_for=TRANSIENT,
+    max_retries=3,
+    retry_backoff=1,
+    retry_backoff_max=30,
     retry_jitter=True,
 )
 def build_user_report(self: Task, user_id: int) -> dict[str, Any]:
@@ -49,7 +53,11 @@ def build_user_report(self: Task, user_id: int) -> dict[str, Any]:
 
 
 @shared_task(  # type: ignore[untyped-decorator]
-    bind=True, autoretry_for=TRANSIENT, max_retries=3, retry_backoff=5, retry_backoff_max=60,
+    bind=True,
+    autoretry_for=TRANSIENT,
+    max_retries=3,
+    retry_backoff=5,
+    retry_backoff_max=60,
     retry_jitter=True,
 )
 def record_user_stats(self: Task) -> dict[str, Any]:
@@ -60,13 +68,21 @@ def record_user_stats(self: Task) -> dict[str, Any]:
 
 
 @shared_task(  # type: ignore[untyped-decorator]
-    bind=True, autoretry_for=(OSError,), max_retries=2, retry_backoff=30,
-    soft_time_limit=600, time_limit=660,
+    bind=True,
+    autoretry_for=(OSError,),
+    max_retries=2,
+    retry_backoff=30,
+    soft_time_limit=600,
+    time_limit=660,
 )
 def prune_log_files(self: Task) -> dict[str, int]:
     """Periodic (beat): gzips old plain log files, deletes those past LOG_RETENTION_DAYS."""
     settings = settings_of(self.app)
     counts = log_files.prune(settings.logs_dir, settings.log_retention_days, datetime.now(UTC))
-    log.info("log files under %s: %d compressed, %d deleted", settings.logs_dir,
-             counts["compressed"], counts["deleted"])
+    log.info(
+        "log files under %s: %d compressed, %d deleted",
+        settings.logs_dir,
+        counts["compressed"],
+        counts["deleted"],
+    )
     return counts

@@ -44,8 +44,10 @@ def build_report(settings: Settings, user_id: int) -> dict[str, Any]:
 
 def record_stats(settings: Settings) -> dict[str, Any]:
     """Counts the users and keeps the figures in the `stats:users` hash of the app's Redis."""
-    stats = {"users": asyncio.run(_count_users(settings)),
-             "recorded_at": datetime.now(UTC).isoformat()}
+    stats = {
+        "users": asyncio.run(_count_users(settings)),
+        "recorded_at": datetime.now(UTC).isoformat(),
+    }
     with redis.Redis.from_url(settings.redis_url, socket_timeout=CONNECT_TIMEOUT_SECONDS) as client:
         client.hset(STATS_KEY, mapping=stats)
     return stats
@@ -55,8 +57,11 @@ def record_stats(settings: Settings) -> dict[str, Any]:
 
 
 async def _get_user(settings: Settings, user_id: int) -> User | None:
-    engine = create_async_engine(settings.sqlalchemy_url, poolclass=NullPool,
-                                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
+    engine = create_async_engine(
+        settings.sqlalchemy_url,
+        poolclass=NullPool,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
     try:
         async with AsyncSession(engine) as session:
             return await users.get(session=session, user_id=user_id)

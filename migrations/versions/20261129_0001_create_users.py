@@ -25,10 +25,12 @@ def upgrade() -> None:
         sa.Column("age", sa.SmallInteger(), nullable=True),
         sa.Column("mobile", sa.String(32), nullable=True),
         sa.Column("address", sa.String(255), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.UniqueConstraint("username", name="users_username_key"),
     )
 

@@ -39,14 +39,22 @@ def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
 
 @pytest.fixture
 def api_settings(tmp_path: Path, logserver: LogServerProcess) -> Iterator[Settings]:
-    yield load_settings(environment="test", state_dir=tmp_path / "state", logserver_enabled=True,
-                        logserver_host="127.0.0.1", logserver_port=logserver.port,
-                        logserver_token=None, log_level="INFO", debug="")
+    yield load_settings(
+        environment="test",
+        state_dir=tmp_path / "state",
+        logserver_enabled=True,
+        logserver_host="127.0.0.1",
+        logserver_port=logserver.port,
+        logserver_token=None,
+        log_level="INFO",
+        debug="",
+    )
     reset_logging()
 
 
 def test_one_access_record_per_request_with_the_request_id(
-        api_settings: Settings, logserver: LogServerProcess) -> None:
+    api_settings: Settings, logserver: LogServerProcess
+) -> None:
     with TestClient(_app(api_settings)) as client:
         greeting = client.get("/api/v1/user/greeting", params={"name": "Ada"})
         work = client.get("/test/work", headers={"X-Request-ID": "from-the-client-1"})
@@ -59,31 +67,49 @@ def test_one_access_record_per_request_with_the_request_id(
     assert work.headers["x-request-id"] == "from-the-client-1"
     assert forged.headers["x-request-id"] != "not valid; id"
     access = list(records(logserver.base, ["access"]))
-    assert [doc["request_id"] for doc in access] == [rid, "from-the-client-1",
-                                                     forged.headers["x-request-id"]]
+    assert [doc["request_id"] for doc in access] == [
+        rid,
+        "from-the-client-1",
+        forged.headers["x-request-id"],
+    ]
     first = access[0]
-    assert {k: first[k] for k in ("component", "method", "path", "route", "status", "client",
-                                  "user_agent", "level")} == {
-        "component": "api", "method": "GET", "path": "/api/v1/user/greeting",
-        "route": "/api/v1/user/greeting", "status": 200, "client": "testclient",
-        "user_agent": "testclient", "level": "INFO"}
+    assert {
+        k: first[k]
+        for k in ("component", "method", "path", "route", "status", "client", "user_agent", "level")
+    } == {
+        "component": "api",
+        "method": "GET",
+        "path": "/api/v1/user/greeting",
+        "route": "/api/v1/user/greeting",
+        "status": 200,
+        "client": "testclient",
+        "user_agent": "testclient",
+        "level": "INFO",
+    }
     assert 0 < first["duration_ms"] < 10_000
     app_records = [doc for doc in records(logserver.base, ["app"]) if doc["logger"] == "app.work"]
     assert [(doc["message"], doc["request_id"]) for doc in app_records] == [
-        ("working on it", "from-the-client-1"), ("working on it", forged.headers["x-request-id"])]
+        ("working on it", "from-the-client-1"),
+        ("working on it", forged.headers["x-request-id"]),
+    ]
 
 
 def test_without_the_log_server_records_go_to_stderr_as_json(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = load_settings(environment="test", state_dir=tmp_path, logserver_enabled=False,
-                             log_level="INFO", debug="")
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings(
+        environment="test", state_dir=tmp_path, logserver_enabled=False, log_level="INFO", debug=""
+    )
     try:
         with TestClient(_app(settings)) as client:
             response = client.get("/test/work")
     finally:
         reset_logging()
-    docs = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()
-            if line.startswith("{")]
+    docs = [
+        orjson.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     rid = response.headers["x-request-id"]
     assert [(doc["stream"], doc["request_id"]) for doc in docs if doc.get("request_id")] == [
-        ("app", rid), ("access", rid)]
+        ("app", rid),
+        ("access", rid),
+    ]

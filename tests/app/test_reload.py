@@ -28,9 +28,16 @@ def greeting(port: int) -> str | None:
 
 def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "ENVIRONMENT": "dev", "API_RELOAD": "true", "API_PORT": str(port),
-           "LOGSERVER_ENABLED": "false", "POSTGRES_PORT": str(free_port()),
-           "REDIS_PORT": str(free_port()), "DEBUG": ""}
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "dev",
+        "API_RELOAD": "true",
+        "API_PORT": str(port),
+        "LOGSERVER_ENABLED": "false",
+        "POSTGRES_PORT": str(free_port()),
+        "REDIS_PORT": str(free_port()),
+        "DEBUG": "",
+    }
     original = ROUTE.read_bytes()
     assert GREETING in original
     with ServiceProcess("api-reload", [DEV, "run", "api"], env, tmp_path) as api:
@@ -38,12 +45,18 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
         first = server_pids(api.pid)
         try:
             ROUTE.write_bytes(original.replace(GREETING, b'message = f"Hello again, {name}!"'))
-            api.wait_until(lambda: greeting(port) == "Hello again, World!", RELOAD_SECONDS,
-                           "to serve the edited route")
+            api.wait_until(
+                lambda: greeting(port) == "Hello again, World!",
+                RELOAD_SECONDS,
+                "to serve the edited route",
+            )
         finally:
             ROUTE.write_bytes(original)
-        api.wait_until(lambda: greeting(port) == "Hello, World!", RELOAD_SECONDS,
-                       "to serve the route as it was")
+        api.wait_until(
+            lambda: greeting(port) == "Hello, World!",
+            RELOAD_SECONDS,
+            "to serve the route as it was",
+        )
         assert len(first) == 1 and not first & server_pids(api.pid)  # a new server, same reloader
         assert api.stop() == 0, api.output()
     log = api.output()

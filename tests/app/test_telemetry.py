@@ -36,13 +36,23 @@ print(len(exporter.get_finished_spans()))
 def test_requests_are_traced_only_when_api_telemetry_is_on(
     setting: str | None, traced: bool
 ) -> None:
-    env = {**os.environ, "LOGSERVER_ENABLED": "false", "POSTGRES_PORT": str(free_port()),
-           "REDIS_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "LOGSERVER_ENABLED": "false",
+        "POSTGRES_PORT": str(free_port()),
+        "REDIS_PORT": str(free_port()),
+    }
     env.pop("API_TELEMETRY", None)
     if setting is not None:
         env["API_TELEMETRY"] = setting
-    result = subprocess.run([sys.executable, "-c", SPANS_OF_A_GREETING], env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", SPANS_OF_A_GREETING],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     spans = int(result.stdout.strip().splitlines()[-1])
     assert (spans > 0) is traced, result.stdout

@@ -24,14 +24,16 @@ def log_dir() -> Path:
 
 
 def test_breakpoint_in_a_task_hits_in_the_debugged_worker(
-    services: Settings, service_overrides: dict[str, str],
+    services: Settings,
+    service_overrides: dict[str, str],
 ) -> None:
     debug_port = free_port()
     env = settings_env({**service_overrides, "DEBUG_PORT_WORKER": str(debug_port)})
     line = line_of(TASKS, 'return "pong"')
     celery = create_celery(services)
-    worker = ServiceProcess("worker-debug", [DEV, "run", "worker", "--debug", "--wait"], env,
-                            log_dir(), stop_signal=15)
+    worker = ServiceProcess(
+        "worker-debug", [DEV, "run", "worker", "--debug", "--wait"], env, log_dir(), stop_signal=15
+    )
     with worker:
         worker.wait_until(lambda: bool(listening_addresses(debug_port)), timeout=60)
         session = attach(debug_port, attach_config(debug_port), {TASKS: [line]})
@@ -51,8 +53,16 @@ def test_breakpoint_in_the_record_handler_hits_in_the_debugged_logserver() -> No
     port, debug_port = free_port(), free_port()
     env = {**os.environ, "DEBUG_PORT_LOGSERVER": str(debug_port), "DEBUG": ""}
     line = line_of(SERVER, "batch = conn.parser.feed(data)")
-    argv = [DEV, "run", "logserver", "--debug", "--port", str(port),
-            "--dir", str(TEST_STATE / f"debug-logs/logserver-{port}")]
+    argv = [
+        DEV,
+        "run",
+        "logserver",
+        "--debug",
+        "--port",
+        str(port),
+        "--dir",
+        str(TEST_STATE / f"debug-logs/logserver-{port}"),
+    ]
     with ServiceProcess("logserver-debug", argv, env, log_dir(), stop_signal=15) as server:
         server.wait_until(lambda: bool(listening_addresses(port)), timeout=60)
         wait_for(lambda: bool(listening_addresses(debug_port)), 30, "the debug adapter")

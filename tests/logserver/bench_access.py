@@ -42,28 +42,47 @@ VARIANTS = ("no-middleware", "access-log", "access-log-off")
 
 
 def variant_app(variant: str, state_dir: str, logserver_port: int) -> FastAPI:
-    settings = load_settings(environment="production", state_dir=state_dir, api_reload=False,
-                             logserver_enabled=True, logserver_host="127.0.0.1",
-                             logserver_port=logserver_port, logserver_token=None, debug="")
+    settings = load_settings(
+        environment="production",
+        state_dir=state_dir,
+        api_reload=False,
+        logserver_enabled=True,
+        logserver_host="127.0.0.1",
+        logserver_port=logserver_port,
+        logserver_token=None,
+        debug="",
+    )
     app = create_app(settings)
     if variant == "no-middleware":
-        app.user_middleware = [m for m in app.user_middleware
-                               if getattr(m.cls, "__name__", "") != AccessLogMiddleware.__name__]
+        app.user_middleware = [
+            m
+            for m in app.user_middleware
+            if getattr(m.cls, "__name__", "") != AccessLogMiddleware.__name__
+        ]
     if variant == "access-log-off":
         logging.getLogger("app.access").disabled = True
     return app
 
 
 def serve(variant: str, state_dir: str, logserver_port: int, port: int) -> None:
-    uvicorn.run(variant_app(variant, state_dir, logserver_port), host="127.0.0.1", port=port,
-                loop="uvloop", http="httptools", log_config=None, access_log=False)
+    uvicorn.run(
+        variant_app(variant, state_dir, logserver_port),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
 
 
 def wrk(port: int, seconds: int) -> tuple[float, int]:
     """Requests/s and the number of requests."""
     result = subprocess.run(
         ["wrk", "-t1", "-c32", f"-d{seconds}s", f"http://127.0.0.1:{port}/api/v1/user/greeting"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
     count = re.search(r"(\d+) requests in", result.stdout)
@@ -76,12 +95,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(variant: str, folder: Path, logserver: LogServerProcess, seconds: int
-            ) -> tuple[float, float]:
+def measure(
+    variant: str, folder: Path, logserver: LogServerProcess, seconds: int
+) -> tuple[float, float]:
     """Requests/s, and CPU microseconds per request."""
     port = free_port()
-    argv = [sys.executable, "-m", "tests.logserver.bench_access", "--serve", variant,
-            str(folder), str(logserver.port), str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.logserver.bench_access",
+        "--serve",
+        variant,
+        str(folder),
+        str(logserver.port),
+        str(port),
+    ]
     with ServiceProcess(f"api-{variant}", argv, dict(os.environ), folder) as api:
         assert api.process is not None
         wait_for(lambda: _answers(port), 30, "the api")
@@ -93,10 +121,17 @@ def measure(variant: str, folder: Path, logserver: LogServerProcess, seconds: in
 
 
 def _answers(port: int) -> bool:
-    result = subprocess.run(["wrk", "-t1", "-c1", "-d1s", f"http://127.0.0.1:{port}/health"],
-                            capture_output=True, text=True)
-    return result.returncode == 0 and "Non-2xx" not in result.stdout and "requests in" in (
-        result.stdout) and not re.search(r"\b0 requests in", result.stdout)
+    result = subprocess.run(
+        ["wrk", "-t1", "-c1", "-d1s", f"http://127.0.0.1:{port}/health"],
+        capture_output=True,
+        text=True,
+    )
+    return (
+        result.returncode == 0
+        and "Non-2xx" not in result.stdout
+        and "requests in" in (result.stdout)
+        and not re.search(r"\b0 requests in", result.stdout)
+    )
 
 
 async def _call(app: FastAPI, count: int) -> None:
@@ -107,11 +142,20 @@ async def _call(app: FastAPI, count: int) -> None:
         pass
 
     for _ in range(count):
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": "/api/v1/user/greeting",
-                 "raw_path": b"/api/v1/user/greeting", "query_string": b"", "root_path": "",
-                 "headers": [(b"host", b"bench"), (b"user-agent", b"bench")],
-                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/v1/user/greeting",
+            "raw_path": b"/api/v1/user/greeting",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench"), (b"user-agent", b"bench")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
         await app(scope, receive, send)
 
 
@@ -126,8 +170,10 @@ def in_process(rounds: int, count: int = 5_000) -> None:
     from app.logging_setup import configure_logging, reset_logging
     from logserver.client import LogServerHandler
 
-    with tempfile.TemporaryDirectory(dir=bench_dir()) as name, LogServerProcess(
-            Path(name) / "logs", Path(name)) as logserver:
+    with (
+        tempfile.TemporaryDirectory(dir=bench_dir()) as name,
+        LogServerProcess(Path(name) / "logs", Path(name)) as logserver,
+    ):
         apps = {variant: variant_app(variant, name, logserver.port) for variant in VARIANTS}
         handler = configure_logging("api", apps["access-log"].state.settings)
         assert isinstance(handler, LogServerHandler)
@@ -150,9 +196,11 @@ def in_process(rounds: int, count: int = 5_000) -> None:
     base = min(results["no-middleware"])
     for variant, runs in results.items():
         best = min(runs)
-        print(f"{variant:>15}: best {best:6.1f} us CPU/request ({(best / base - 1) * 100:+5.1f}%),"
-              f" median {statistics.median(runs):6.1f}, of which shipping thread "
-              f"{statistics.median(shipping_cost[variant]):5.1f}")
+        print(
+            f"{variant:>15}: best {best:6.1f} us CPU/request ({(best / base - 1) * 100:+5.1f}%),"
+            f" median {statistics.median(runs):6.1f}, of which shipping thread "
+            f"{statistics.median(shipping_cost[variant]):5.1f}"
+        )
 
 
 def main() -> None:
@@ -177,13 +225,18 @@ def main() -> None:
                 for variant in VARIANTS:
                     rate, cpu = measure(variant, folder, logserver, args.seconds)
                     results[variant].append((rate, cpu))
-                    print(f"round {round_number + 1} {variant:>15}: {rate:>7,.0f} requests/s, "
-                          f"{cpu:>5.0f} us CPU/request", flush=True)
+                    print(
+                        f"round {round_number + 1} {variant:>15}: {rate:>7,.0f} requests/s, "
+                        f"{cpu:>5.0f} us CPU/request",
+                        flush=True,
+                    )
         for variant, runs in results.items():
-            print(f"median {variant:>15}: {statistics.median(r for r, _ in runs):>7,.0f} "
-                  f"requests/s, {statistics.median(c for _, c in runs):>5.0f} us CPU/request; "
-                  f"best {max(r for r, _ in runs):>7,.0f} requests/s, "
-                  f"{min(c for _, c in runs):>5.0f} us CPU/request")
+            print(
+                f"median {variant:>15}: {statistics.median(r for r, _ in runs):>7,.0f} "
+                f"requests/s, {statistics.median(c for _, c in runs):>5.0f} us CPU/request; "
+                f"best {max(r for r, _ in runs):>7,.0f} requests/s, "
+                f"{min(c for _, c in runs):>5.0f} us CPU/request"
+            )
 
 
 if __name__ == "__main__":

@@ -40,12 +40,22 @@ def bench_dir() -> Path:
 
 def _raw_batches(count: int) -> list[bytes]:
     sender = uuid.uuid4().hex
-    base = {"ts": "2024-05-01T12:00:00.000Z", "level": "INFO", "logger": "bench.sender",
-            "component": "bench", "stream": "bench", "host": "bench-host", "pid": 4242,
-            "message": "GET /api/v1/user/greeting 200 0.42ms", "request_id": uuid.uuid4().hex}
-    lines = [orjson.dumps({**base, "n": seq, "sender": sender, "seq": seq}) + b"\n"
-             for seq in range(1, count + 1)]
-    return [b"".join(lines[i:i + BATCH]) + sync_line(i) for i in range(0, count, BATCH)]
+    base = {
+        "ts": "2024-05-01T12:00:00.000Z",
+        "level": "INFO",
+        "logger": "bench.sender",
+        "component": "bench",
+        "stream": "bench",
+        "host": "bench-host",
+        "pid": 4242,
+        "message": "GET /api/v1/user/greeting 200 0.42ms",
+        "request_id": uuid.uuid4().hex,
+    }
+    lines = [
+        orjson.dumps({**base, "n": seq, "sender": sender, "seq": seq}) + b"\n"
+        for seq in range(1, count + 1)
+    ]
+    return [b"".join(lines[i : i + BATCH]) + sync_line(i) for i in range(0, count, BATCH)]
 
 
 def _raw_sender(port: int, count: int, start: multiprocessing.synchronize.Event) -> None:
@@ -66,10 +76,12 @@ def _raw_sender(port: int, count: int, start: multiprocessing.synchronize.Event)
             pending -= len(replies)
 
 
-def _handler_sender(port: int, count: int, spill: str,
-                    start: multiprocessing.synchronize.Event) -> None:
-    handler = LogServerHandler(ClientConfig("127.0.0.1", port, "bench", Path(spill),
-                                            stream="bench", queue_size=count))
+def _handler_sender(
+    port: int, count: int, spill: str, start: multiprocessing.synchronize.Event
+) -> None:
+    handler = LogServerHandler(
+        ClientConfig("127.0.0.1", port, "bench", Path(spill), stream="bench", queue_size=count)
+    )
     logger = logging.getLogger("bench.handler")
     logger.propagate = False
     logger.addHandler(handler)
@@ -83,8 +95,11 @@ def _handler_sender(port: int, count: int, spill: str,
 
 def measure(kind: str, senders: int, total: int, port: int, spill: str) -> float:
     start = multiprocessing.Event()
-    target, args = ((_raw_sender, (port, total // senders, start)) if kind == "raw"
-                    else (_handler_sender, (port, total // senders, spill, start)))
+    target, args = (
+        (_raw_sender, (port, total // senders, start))
+        if kind == "raw"
+        else (_handler_sender, (port, total // senders, spill, start))
+    )
     processes = [multiprocessing.Process(target=target, args=args) for _ in range(senders)]
     for process in processes:
         process.start()

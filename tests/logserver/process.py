@@ -17,8 +17,15 @@ from tests.support import ServiceProcess, free_port
 class LogServerProcess:
     """`python -m logserver serve` on its own port and folder; restartable, stopped on exit."""
 
-    def __init__(self, base: Path, state_dir: Path, *, host: str = "127.0.0.1",
-                 token: str | None = None, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        base: Path,
+        state_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        token: str | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.base = base
         self.host = host
         self.port = free_port()
@@ -31,8 +38,19 @@ class LogServerProcess:
 
     @property
     def argv(self) -> list[str]:
-        argv = [sys.executable, "-m", "logserver", "serve", "--host", self.host,
-                "--port", str(self.port), "--dir", str(self.base), *self.extra_args]
+        argv = [
+            sys.executable,
+            "-m",
+            "logserver",
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.base),
+            *self.extra_args,
+        ]
         return argv + (["--token", self.token] if self.token else [])
 
     @property
@@ -40,8 +58,13 @@ class LogServerProcess:
         return {**os.environ, "LOGSERVER_TOKEN": "", "LOG_LEVEL": "INFO"}
 
     def start(self, timeout: float = 20) -> None:
-        self.service = ServiceProcess(f"logserver-{next(self._runs)}", self.argv, self.env,
-                                      self.log_dir, stop_signal=signal.SIGTERM)
+        self.service = ServiceProcess(
+            f"logserver-{next(self._runs)}",
+            self.argv,
+            self.env,
+            self.log_dir,
+            stop_signal=signal.SIGTERM,
+        )
         self.service.__enter__()
         self.service.wait_until(self.answers, timeout)
 
@@ -65,7 +88,11 @@ class LogServerProcess:
         self.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         if self.service is not None:
             self.service.stop()

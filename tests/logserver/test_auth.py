@@ -22,9 +22,22 @@ from tests.support import free_port
 
 def test_binding_beyond_loopback_without_a_token_fails_clearly(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "logserver", "serve", "--host", "0.0.0.0",
-         "--port", str(free_port()), "--dir", str(tmp_path)],
-        env=LogServerProcess(tmp_path, tmp_path).env, capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "logserver",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+            "--dir",
+            str(tmp_path),
+        ],
+        env=LogServerProcess(tmp_path, tmp_path).env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -70,10 +83,22 @@ def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
 def test_an_unusable_log_folder_fails_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
     result = subprocess.run(
-        [sys.executable, "-m", "logserver", "serve", "--port", str(free_port()),
-         "--dir", str(tmp_path / "taken" / "logs")],
-        env=LogServerProcess(tmp_path, tmp_path).env, capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "logserver",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--dir",
+            str(tmp_path / "taken" / "logs"),
+        ],
+        env=LogServerProcess(tmp_path, tmp_path).env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: logserver: cannot create the log folder {tmp_path}/taken/logs: Not a directory"]
+        f"error: logserver: cannot create the log folder {tmp_path}/taken/logs: Not a directory"
+    ]

@@ -28,8 +28,9 @@ def _exchange(sock: socket.socket, data: bytes) -> dict[str, object]:
 
 
 def _records(label: str, count: int) -> bytes:
-    return b"".join(orjson.dumps({"stream": "app", "label": label, "n": n}) + b"\n"
-                    for n in range(count))
+    return b"".join(
+        orjson.dumps({"stream": "app", "label": label, "n": n}) + b"\n" for n in range(count)
+    )
 
 
 def test_random_bytes_then_valid_records(logserver: LogServerProcess) -> None:
@@ -40,10 +41,15 @@ def test_random_bytes_then_valid_records(logserver: LogServerProcess) -> None:
     with socket.create_connection(address) as noisy, socket.create_connection(address) as other:
         noisy.sendall(garbage[: len(garbage) // 2])
         assert _exchange(other, _records("other", 100) + sync_line(1))["stored"] == 100
-        reply = _exchange(noisy, garbage[len(garbage) // 2:] + b"\n" + _records("valid", 1000)
-                          + sync_line("end"))
-        assert reply == {"synced": "end", "stored": 1000, "duplicates": 0,
-                         "rejected": expected_rejects}
+        reply = _exchange(
+            noisy, garbage[len(garbage) // 2 :] + b"\n" + _records("valid", 1000) + sync_line("end")
+        )
+        assert reply == {
+            "synced": "end",
+            "stored": 1000,
+            "duplicates": 0,
+            "rejected": expected_rejects,
+        }
         assert _exchange(noisy, _records("after", 10) + sync_line(2))["stored"] == 1010
     ping("127.0.0.1", logserver.port)
     assert logserver.stop() == 0
@@ -57,14 +63,26 @@ def test_random_bytes_then_valid_records(logserver: LogServerProcess) -> None:
 
 
 def test_each_kind_of_bad_line_is_rejected_with_its_reason(logserver: LogServerProcess) -> None:
-    bad = [b"\xff\xfe not utf-8", b"{not json", b"[1, 2]", b'{"stream": "../etc"}',
-           b'{"sender": "s", "seq": "one"}', b"x" * (MAX_LINE_BYTES + 1)]
+    bad = [
+        b"\xff\xfe not utf-8",
+        b"{not json",
+        b"[1, 2]",
+        b'{"stream": "../etc"}',
+        b'{"sender": "s", "seq": "one"}',
+        b"x" * (MAX_LINE_BYTES + 1),
+    ]
     with socket.create_connection(("127.0.0.1", logserver.port)) as sock:
-        reply = _exchange(sock, b"\n".join(bad) + b"\n\n  \n" + _records("ok", 1)
-                          + sync_line(1))
+        reply = _exchange(sock, b"\n".join(bad) + b"\n\n  \n" + _records("ok", 1) + sync_line(1))
     assert reply["rejected"] == len(bad) and reply["stored"] == 1
     assert logserver.stop() == 0
     reasons = [doc["reason"] for doc in records(logserver.base, ["rejects"])]
-    assert sorted(reasons) == sorted(["not UTF-8", "not JSON", "not a JSON object",
-                                      "bad stream name", "sender without an integer seq",
-                                      "line over 64 KiB"])
+    assert sorted(reasons) == sorted(
+        [
+            "not UTF-8",
+            "not JSON",
+            "not a JSON object",
+            "bad stream name",
+            "sender without an integer seq",
+            "line over 64 KiB",
+        ]
+    )

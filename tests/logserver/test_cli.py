@@ -19,14 +19,24 @@ from logserver.tail import Follower
 NOW = datetime.now(UTC)
 
 
-def _access(n: int, method: str, route: str, status: int, ms: float, age: timedelta
-            ) -> dict[str, object]:
-    return {"ts": timestamp(NOW - age), "received_at": timestamp(NOW - age),
-            "level": "ERROR" if status >= 500 else "INFO",
-            "logger": "app.access", "component": "api", "stream": "access", "method": method,
-            "path": route.replace("{user_id}", str(n)), "route": route, "status": status,
-            "duration_ms": ms, "request_id": f"req-{route[-5:]}-{n}",
-            "message": f"{method} {route} {status} {ms}ms"}
+def _access(
+    n: int, method: str, route: str, status: int, ms: float, age: timedelta
+) -> dict[str, object]:
+    return {
+        "ts": timestamp(NOW - age),
+        "received_at": timestamp(NOW - age),
+        "level": "ERROR" if status >= 500 else "INFO",
+        "logger": "app.access",
+        "component": "api",
+        "stream": "access",
+        "method": method,
+        "path": route.replace("{user_id}", str(n)),
+        "route": route,
+        "status": status,
+        "duration_ms": ms,
+        "request_id": f"req-{route[-5:]}-{n}",
+        "message": f"{method} {route} {status} {ms}ms",
+    }
 
 
 def _write(path: Path, docs: list[dict[str, object]]) -> None:
@@ -41,22 +51,46 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     request two days old. App records, one of them inside a request."""
     base = tmp_path_factory.mktemp("logs")
     today, old = NOW.date().isoformat(), (NOW - timedelta(days=2)).date().isoformat()
-    greeting = [_access(n, "GET", "/api/v1/user/greeting", 404 if n % 10 == 0 else 200,
-                        float(n), timedelta(minutes=30, seconds=-n)) for n in range(1, 101)]
-    users = [_access(n, "PATCH", "/api/v1/users/{user_id}", status, ms,
-                     timedelta(minutes=5, seconds=-n))
-             for n, (status, ms) in enumerate([(200, 10.0), (200, 20.0), (500, 30.0),
-                                               (422, 40.0)])]
-    _write(base / "access" / f"{old}.jsonl.gz",
-           [_access(0, "GET", "/health", 200, 1.0, timedelta(days=2))])
+    greeting = [
+        _access(
+            n,
+            "GET",
+            "/api/v1/user/greeting",
+            404 if n % 10 == 0 else 200,
+            float(n),
+            timedelta(minutes=30, seconds=-n),
+        )
+        for n in range(1, 101)
+    ]
+    users = [
+        _access(n, "PATCH", "/api/v1/users/{user_id}", status, ms, timedelta(minutes=5, seconds=-n))
+        for n, (status, ms) in enumerate([(200, 10.0), (200, 20.0), (500, 30.0), (422, 40.0)])
+    ]
+    _write(
+        base / "access" / f"{old}.jsonl.gz",
+        [_access(0, "GET", "/health", 200, 1.0, timedelta(days=2))],
+    )
     _write(base / "access" / f"{today}.jsonl.gz", greeting[:50])
     _write(base / "access" / f"{today}.1.jsonl", greeting[50:] + users)
     app: list[dict[str, object]] = [
-        {"ts": timestamp(NOW - timedelta(minutes=6)), "level": "DEBUG", "logger": "app.db",
-         "component": "api", "stream": "app", "message": "connecting"},
-        {"ts": timestamp(NOW - timedelta(minutes=4, seconds=-2)), "level": "ERROR",
-         "logger": "app.users", "component": "api", "stream": "app", "message": "update failed",
-         "request_id": users[2]["request_id"], "exc": "Traceback ...\nValueError: no"},
+        {
+            "ts": timestamp(NOW - timedelta(minutes=6)),
+            "level": "DEBUG",
+            "logger": "app.db",
+            "component": "api",
+            "stream": "app",
+            "message": "connecting",
+        },
+        {
+            "ts": timestamp(NOW - timedelta(minutes=4, seconds=-2)),
+            "level": "ERROR",
+            "logger": "app.users",
+            "component": "api",
+            "stream": "app",
+            "message": "update failed",
+            "request_id": users[2]["request_id"],
+            "exc": "Traceback ...\nValueError: no",
+        },
     ]
     for doc in app:
         doc["received_at"] = doc["ts"]
@@ -74,8 +108,20 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
 def test_stats_per_route(logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = _run(capsys, "stats", "--dir", str(logs), "--since", "1h")
     rows = [line.split() for line in lines]
-    assert rows[0] == ["route", "count", "p50", "ms", "p95", "ms", "p99", "ms", "2xx", "3xx",
-                       "4xx", "5xx"]
+    assert rows[0] == [
+        "route",
+        "count",
+        "p50",
+        "ms",
+        "p95",
+        "ms",
+        "p99",
+        "ms",
+        "2xx",
+        "3xx",
+        "4xx",
+        "5xx",
+    ]
     assert rows[1:] == [
         ["GET", "/api/v1/user/greeting", "100", "50.0", "95.0", "99.0", "90", "0", "10", "0"],
         ["PATCH", "/api/v1/users/{user_id}", "4", "20.0", "40.0", "40.0", "2", "0", "1", "1"],
@@ -85,7 +131,8 @@ def test_stats_per_route(logs: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_tail_by_request_id_joins_the_access_and_app_records(
-        logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = _run(capsys, "tail", "--dir", str(logs), "--request-id", "req-r_id}-2", "-n", "0")
     assert len(lines) == 4
     assert "ERROR   api/access app.access: PATCH /api/v1/users/{user_id} 500 30.0ms" in lines[0]
@@ -94,20 +141,27 @@ def test_tail_by_request_id_joins_the_access_and_app_records(
     assert lines[2:] == ["    Traceback ...", "    ValueError: no"]
 
 
-def test_tail_filters_by_stream_level_and_count(logs: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_tail_filters_by_stream_level_and_count(
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert len(_run(capsys, "tail", "--dir", str(logs), "--stream", "app")) == 4
     warnings = _run(capsys, "tail", "--dir", str(logs), "--level", "warning")
     assert [line.split()[1] for line in warnings if not line.startswith(" ")] == [
-        "ERROR", "ERROR"]  # the 500 access record and the app error
+        "ERROR",
+        "ERROR",
+    ]  # the 500 access record and the app error
     last = _run(capsys, "tail", "--dir", str(logs), "--stream", "access", "-n", "2")
     assert [line.split()[-1] for line in last] == ["[req-r_id}-2]", "[req-r_id}-3]"]
 
 
 def test_the_module_runs_as_a_program(logs: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "logserver", "tail", "--dir", str(logs),
-                             "--since", "2h", "-n", "0"], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "logserver", "tail", "--dir", str(logs), "--since", "2h", "-n", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert len(result.stdout.splitlines()) == 100 + 4 + 2 + 2  # two traceback lines
 
 

@@ -39,8 +39,9 @@ def _handler(port: int, spill: Path, **options: Any) -> LogServerHandler:
     return handler
 
 
-def test_a_record_carries_the_documented_fields(tmp_path: Path, logserver: LogServerProcess,
-                                                logger: logging.Logger) -> None:
+def test_a_record_carries_the_documented_fields(
+    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+) -> None:
     handler = _handler(logserver.port, tmp_path / "spill")
     logger.addHandler(handler)
     token = trace_id.set("req-1")
@@ -54,18 +55,41 @@ def test_a_record_carries_the_documented_fields(tmp_path: Path, logserver: LogSe
     assert handler.wait_delivered(10)
     first, second = records(logserver.base, ["client"])
     assert first["ts"].endswith("Z") and first["received_at"].endswith("Z")
-    assert {k: first[k] for k in ("level", "logger", "component", "stream", "pid", "message",
-                                  "request_id", "order", "tags", "sender", "seq")} == {
-        "level": "ERROR", "logger": "tests.client", "component": "tester", "stream": "client",
-        "pid": os.getpid(), "message": "failed here", "request_id": "req-1", "order": 42,
-        "tags": ["a"], "sender": handler.sender, "seq": 1,
+    assert {
+        k: first[k]
+        for k in (
+            "level",
+            "logger",
+            "component",
+            "stream",
+            "pid",
+            "message",
+            "request_id",
+            "order",
+            "tags",
+            "sender",
+            "seq",
+        )
+    } == {
+        "level": "ERROR",
+        "logger": "tests.client",
+        "component": "tester",
+        "stream": "client",
+        "pid": os.getpid(),
+        "message": "failed here",
+        "request_id": "req-1",
+        "order": 42,
+        "tags": ["a"],
+        "sender": handler.sender,
+        "seq": 1,
     }
     assert first["host"] and "ValueError: bad value" in first["exc"]
     assert "request_id" not in second and second["seq"] == 2
 
 
 def test_records_wait_in_the_spill_file_until_the_server_is_up(
-        tmp_path: Path, logger: logging.Logger, capfd: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, logger: logging.Logger, capfd: pytest.CaptureFixture[str]
+) -> None:
     server = LogServerProcess(tmp_path / "logs", tmp_path)
     spill = tmp_path / "spill"
     first = _handler(server.port, spill, backoff_max=0.1)
@@ -98,8 +122,9 @@ def test_two_live_handlers_of_one_component_spill_to_separate_files(tmp_path: Pa
             handler.close()
 
 
-def test_a_full_queue_drops_and_says_so(tmp_path: Path, logserver: LogServerProcess,
-                                        logger: logging.Logger) -> None:
+def test_a_full_queue_drops_and_says_so(
+    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+) -> None:
     handler = _handler(logserver.port, tmp_path / "spill", queue_size=10)
     logger.addHandler(handler)
     for n in range(10_000):
@@ -116,8 +141,9 @@ def test_a_full_queue_drops_and_says_so(tmp_path: Path, logserver: LogServerProc
     assert messages[-1] == "calm"
 
 
-def test_a_forked_child_ships_under_its_own_sender(tmp_path: Path, logserver: LogServerProcess,
-                                                   logger: logging.Logger) -> None:
+def test_a_forked_child_ships_under_its_own_sender(
+    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+) -> None:
     handler = _handler(logserver.port, tmp_path / "spill")
     logger.addHandler(handler)
     logger.info("parent before fork")
@@ -136,25 +162,33 @@ def test_a_forked_child_ships_under_its_own_sender(tmp_path: Path, logserver: Lo
     assert handler.wait_delivered(10)
     docs = list(records(logserver.base, ["client"]))
     assert [doc["message"] for doc in docs if doc["pid"] == os.getpid()] == [
-        "parent before fork", "parent after fork"]
+        "parent before fork",
+        "parent after fork",
+    ]
     child = [doc for doc in docs if doc["pid"] == pid]
     assert [doc["message"] for doc in child] == ["child"]
     assert child[0]["sender"] != handler.sender and child[0]["seq"] == 1
 
 
-def test_json_on_stderr_has_the_same_shape(capsys: pytest.CaptureFixture[str],
-                                           logger: logging.Logger) -> None:
+def test_json_on_stderr_has_the_same_shape(
+    capsys: pytest.CaptureFixture[str], logger: logging.Logger
+) -> None:
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter("tester", "app"))
     logger.addHandler(handler)
     logger.warning("careful: %d", 3, extra={"stream": "audit"})
     doc = orjson.loads(capsys.readouterr().err)
     assert (doc["message"], doc["level"], doc["stream"], doc["component"]) == (
-        "careful: 3", "WARNING", "audit", "tester")
+        "careful: 3",
+        "WARNING",
+        "audit",
+        "tester",
+    )
 
 
-def test_a_process_that_exits_delivers_what_it_logged(tmp_path: Path,
-                                                      logserver: LogServerProcess) -> None:
+def test_a_process_that_exits_delivers_what_it_logged(
+    tmp_path: Path, logserver: LogServerProcess
+) -> None:
     script = f"""
 import logging
 from pathlib import Path

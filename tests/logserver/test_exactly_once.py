@@ -35,8 +35,15 @@ def _sender(logger: logging.Logger, who: int, count: int, gates: dict[int, Gate]
 
 
 def _handlers(server: LogServerProcess, spill: Path, per_sender: int) -> list[LogServerHandler]:
-    config = ClientConfig("127.0.0.1", server.port, "load", spill, stream="load",
-                          queue_size=per_sender, backoff_max=0.2)
+    config = ClientConfig(
+        "127.0.0.1",
+        server.port,
+        "load",
+        spill,
+        stream="load",
+        queue_size=per_sender,
+        backoff_max=0.2,
+    )
     return [LogServerHandler(config) for _ in range(SENDERS)]
 
 
@@ -49,16 +56,20 @@ def _loggers(handlers: list[LogServerHandler]) -> list[logging.Logger]:
     return loggers
 
 
-@pytest.mark.parametrize(("total", "stop_signal"), [(100_000, signal.SIGTERM),
-                                                    (24_000, signal.SIGKILL)])
-def test_restart_loses_and_duplicates_nothing(tmp_path: Path, logserver: LogServerProcess,
-                                              total: int, stop_signal: int) -> None:
+@pytest.mark.parametrize(
+    ("total", "stop_signal"), [(100_000, signal.SIGTERM), (24_000, signal.SIGKILL)]
+)
+def test_restart_loses_and_duplicates_nothing(
+    tmp_path: Path, logserver: LogServerProcess, total: int, stop_signal: int
+) -> None:
     per_sender = total // SENDERS
     stop_at, restart_at = per_sender * 4 // 10, per_sender * 7 // 10
     gates = {stop_at: Gate(SENDERS), restart_at: Gate(SENDERS)}
     handlers = _handlers(logserver, tmp_path / "spill", per_sender)
-    threads = [threading.Thread(target=_sender, args=(logger, who, per_sender, gates))
-               for who, logger in enumerate(_loggers(handlers))]
+    threads = [
+        threading.Thread(target=_sender, args=(logger, who, per_sender, gates))
+        for who, logger in enumerate(_loggers(handlers))
+    ]
     for thread in threads:
         thread.start()
     try:

@@ -24,10 +24,14 @@ def test_a_line_split_across_chunks_is_read_whole_and_stamped() -> None:
     first = parser.feed(b'{"message": "hel')
     second = parser.feed(b'lo", "stream": "worker"}\n{"a": 1}\n')
     assert not first.streams
-    assert _docs(second.streams["worker"]) == [{
-        "message": "hello", "stream": "worker", "received_at": "2024-05-01T12:00:00.123Z",
-        "peer": "127.0.0.1:4000",
-    }]
+    assert _docs(second.streams["worker"]) == [
+        {
+            "message": "hello",
+            "stream": "worker",
+            "received_at": "2024-05-01T12:00:00.123Z",
+            "peer": "127.0.0.1:4000",
+        }
+    ]
     assert _docs(second.streams["app"])[0]["a"] == 1
     assert second.stored == 2
 
@@ -35,7 +39,8 @@ def test_a_line_split_across_chunks_is_read_whole_and_stamped() -> None:
 def test_sender_fields_of_the_server_are_its_own() -> None:
     batch = _parser().feed(b'{"peer": "forged", "received_at": "then"}\n{}\n')
     assert [(doc["peer"], doc["received_at"]) for doc in _docs(batch.streams["app"])] == [
-        ("127.0.0.1:4000", "2024-05-01T12:00:00.123Z")] * 2
+        ("127.0.0.1:4000", "2024-05-01T12:00:00.123Z")
+    ] * 2
 
 
 def test_sync_and_auth_lines_are_not_records() -> None:
@@ -45,11 +50,16 @@ def test_sync_and_auth_lines_are_not_records() -> None:
 
 def test_seqs_already_stored_or_repeated_are_dropped() -> None:
     marks = {"s1": 5}
-    lines = [orjson.dumps({"sender": s, "seq": n}) for s, n in
-             [("s1", 4), ("s1", 5), ("s1", 6), ("s1", 6), ("s2", 1), ("s1", 7)]]
+    lines = [
+        orjson.dumps({"sender": s, "seq": n})
+        for s, n in [("s1", 4), ("s1", 5), ("s1", 6), ("s1", 6), ("s2", 1), ("s1", 7)]
+    ]
     batch = _parser(marks).feed(b"\n".join(lines) + b"\n")
     assert [(d["sender"], d["seq"]) for d in _docs(batch.streams["app"])] == [
-        ("s1", 6), ("s2", 1), ("s1", 7)]
+        ("s1", 6),
+        ("s2", 1),
+        ("s1", 7),
+    ]
     assert batch.duplicates == 3 and batch.marks == {"s1": 7, "s2": 1}
     assert marks == {"s1": 5}  # the shared marks move only once the batch is written
 

@@ -29,8 +29,9 @@ def _names(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
 
-def _storage(base: Path, clock: Clock, rotate_bytes: int = 1024, retention_days: int = 3
-             ) -> Storage:
+def _storage(
+    base: Path, clock: Clock, rotate_bytes: int = 1024, retention_days: int = 3
+) -> Storage:
     config = StorageConfig(base, rotate_bytes=rotate_bytes, retention_days=retention_days)
     return Storage(config, Retention(config, background=False), clock)
 
@@ -84,9 +85,18 @@ def test_rotation_by_day_gzips_yesterday_and_retention_deletes_old_days(tmp_path
 def test_sweep_gzips_closed_files_left_plain_and_removes_partial_gzips(tmp_path: Path) -> None:
     folder = tmp_path / "app"
     folder.mkdir()
-    for name in ("2024-05-01.jsonl", "2024-05-02.jsonl", "2024-05-02.1.jsonl",
-                 "2024-05-02.1.jsonl.gz.tmp", "notes.txt"):
+    for name in (
+        "2024-05-01.jsonl",
+        "2024-05-02.jsonl",
+        "2024-05-02.1.jsonl",
+        "2024-05-02.1.jsonl.gz.tmp",
+        "notes.txt",
+    ):
         (folder / name).write_bytes(b'{"n":1}\n')
     sweep(StorageConfig(tmp_path, retention_days=7), datetime(2024, 5, 2, tzinfo=UTC).date())
-    assert _names(folder) == ["2024-05-01.jsonl.gz", "2024-05-02.1.jsonl", "2024-05-02.jsonl.gz",
-                              "notes.txt"]
+    assert _names(folder) == [
+        "2024-05-01.jsonl.gz",
+        "2024-05-02.1.jsonl",
+        "2024-05-02.jsonl.gz",
+        "notes.txt",
+    ]

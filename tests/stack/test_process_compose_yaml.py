@@ -20,8 +20,7 @@ SCHEMA_FROM_BOOTSTRAP = TOOLS_BIN.parent / "process-compose-schema.json"
 @pytest.fixture
 def schema(tmp_path: Path) -> Path:
     """`process-compose schema` where the binary has it; else the schema of the built module."""
-    result = subprocess.run([stack.binary(), "schema"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([stack.binary(), "schema"], capture_output=True, text=True, check=False)
     if result.returncode == 0 and result.stdout.lstrip().startswith("{"):
         path = tmp_path / "schema.json"
         path.write_text(result.stdout)
@@ -33,15 +32,32 @@ def schema(tmp_path: Path) -> Path:
 
 def test_process_compose_yaml_matches_the_schema(schema: Path) -> None:
     json.loads(schema.read_text())
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "check-jsonschema"), "--schemafile",
-                             str(schema), str(CONFIG)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "check-jsonschema"),
+            "--schemafile",
+            str(schema),
+            str(CONFIG),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_long_running_process_has_a_probe_and_a_restart_policy() -> None:
     processes = yaml.safe_load(CONFIG.read_text())["processes"]
-    assert set(processes) == {"postgres", "redis", "logserver", "migrate", "api", "worker",
-                              "beat", "flower"}
+    assert set(processes) == {
+        "postgres",
+        "redis",
+        "logserver",
+        "migrate",
+        "api",
+        "worker",
+        "beat",
+        "flower",
+    }
     for name, process in processes.items():
         assert "${STATE_DIR}/process-compose/" in process["log_location"], name
         if name == "migrate":

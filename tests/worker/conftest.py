@@ -36,8 +36,9 @@ def worker_settings(services: Settings, migrated_template: str) -> Iterator[Sett
 @pytest.fixture(scope="session")
 def worker_env(service_overrides: dict[str, str], worker_settings: Settings) -> dict[str, str]:
     """The environment in which a subprocess sees `worker_settings`."""
-    return settings_env({**service_overrides, "POSTGRES_DB": worker_settings.postgres_db,
-                         "WORKER_CONCURRENCY": "2"})
+    return settings_env(
+        {**service_overrides, "POSTGRES_DB": worker_settings.postgres_db, "WORKER_CONCURRENCY": "2"}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +50,9 @@ def celery_client(worker_settings: Settings) -> Iterator[Celery]:
 
 
 @pytest.fixture(scope="session")
-def worker(worker_env: dict[str, str], worker_settings: Settings,
-           celery_client: Celery) -> Iterator[ServiceProcess]:
+def worker(
+    worker_env: dict[str, str], worker_settings: Settings, celery_client: Celery
+) -> Iterator[ServiceProcess]:
     """The worker (prefork pool, no reload: ENVIRONMENT=test), running for the session."""
     with running_worker("worker", worker_env, worker_settings, celery_client) as process:
         yield process
@@ -64,8 +66,9 @@ def api(worker_settings: Settings) -> Iterator[TestClient]:
 
 
 @contextmanager
-def running_worker(name: str, env: dict[str, str], settings: Settings, celery: Celery,
-                   *args: str) -> Iterator[ServiceProcess]:
+def running_worker(
+    name: str, env: dict[str, str], settings: Settings, celery: Celery, *args: str
+) -> Iterator[ServiceProcess]:
     """`dev run worker *args` in the background, once it answers `celery`'s ping."""
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -81,8 +84,9 @@ def worker_pid(celery: Celery) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
-def wait_for_task(client: TestClient, task_id: str, states: set[str],
-                  timeout: float = TASK_SECONDS) -> dict[str, Any]:
+def wait_for_task(
+    client: TestClient, task_id: str, states: set[str], timeout: float = TASK_SECONDS
+) -> dict[str, Any]:
     """The task's status through the API, once it is in one of `states`."""
     seen: dict[str, Any] = {}
 
@@ -106,5 +110,3 @@ def json_lines(text: str) -> list[dict[str, Any]]:
             except orjson.JSONDecodeError:
                 continue
     return records
-
-

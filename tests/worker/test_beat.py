@@ -30,23 +30,35 @@ def successes(settings: Settings) -> Counter[str]:
 
 
 def test_beat_triggers_each_periodic_task_twice_and_keeps_its_schedule_in_the_state_dir(
-    worker: ServiceProcess, worker_settings: Settings, worker_env: dict[str, str],
+    worker: ServiceProcess,
+    worker_settings: Settings,
+    worker_env: dict[str, str],
     celery_client: Celery,
 ) -> None:
     periodic = [entry["task"] for entry in SCHEDULE.values()]
     before = successes(worker_settings)
-    argv = [sys.executable, "-m", "celery", "--app", "tests.worker.short_schedule", "beat",
-            "--pidfile", str(worker_settings.run_dir / "beat-test.pid")]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "--app",
+        "tests.worker.short_schedule",
+        "beat",
+        "--pidfile",
+        str(worker_settings.run_dir / "beat-test.pid"),
+    ]
     worker_settings.run_dir.mkdir(parents=True, exist_ok=True)
     with ServiceProcess("beat", argv, worker_env, worker_settings.state_dir / "test-logs") as beat:
         beat.wait_until(
             lambda: all(successes(worker_settings)[name] >= before[name] + 2 for name in periodic),
-            timeout=BEAT_SECONDS)
+            timeout=BEAT_SECONDS,
+        )
         assert beat.stop() == 0, beat.output()[-3000:]
 
     schedule = schedule_file(worker_settings)
-    assert [path.name for path in schedule.parent.iterdir()
-            if path.name.startswith(schedule.name)], "beat wrote no schedule file"
+    assert [
+        path.name for path in schedule.parent.iterdir() if path.name.startswith(schedule.name)
+    ], "beat wrote no schedule file"
     assert not list(ROOT.glob("celerybeat-schedule*")), "beat wrote its schedule into the checkout"
     records = [orjson.loads(line) for line in beat.output().splitlines() if line.startswith("{")]
     assert {record["component"] for record in records} == {"beat"}

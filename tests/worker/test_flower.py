@@ -26,8 +26,12 @@ def test_flower_answers_on_loopback_behind_basic_auth(
     worker_settings: Settings, worker_env: dict[str, str]
 ) -> None:
     port = free_port()
-    env = {**worker_env, "FLOWER_PORT": str(port), "FLOWER_USER": "admin",
-           "FLOWER_PASSWORD": "s3cret"}
+    env = {
+        **worker_env,
+        "FLOWER_PORT": str(port),
+        "FLOWER_USER": "admin",
+        "FLOWER_PASSWORD": "s3cret",
+    }
     log_dir = worker_settings.state_dir / "test-logs"
     with ServiceProcess("flower", [DEV, "run", "flower"], env, log_dir) as flower:
         flower.wait_until(lambda: status(port, "/healthcheck") == 200, timeout=FLOWER_SECONDS)
@@ -45,7 +49,10 @@ def test_flower_credentials_come_in_pairs(worker_settings: Settings) -> None:
     assert credentials() is None
     assert credentials(flower_user="", flower_password=SecretStr("")) is None
     assert credentials(flower_user="a", flower_password=SecretStr("b:c")) == "a:b:c"
-    for fields in ({"flower_user": "a"}, {"flower_password": SecretStr("b")},
-                   {"flower_user": "a,b", "flower_password": SecretStr("c")}):
+    for fields in (
+        {"flower_user": "a"},
+        {"flower_password": SecretStr("b")},
+        {"flower_user": "a,b", "flower_password": SecretStr("c")},
+    ):
         with pytest.raises(LaunchError):
             credentials(**fields)

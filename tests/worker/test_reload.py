@@ -31,20 +31,26 @@ def reload_celery(reload_settings: Settings) -> Iterator[Celery]:
 
 
 def test_an_edit_under_worker_restarts_the_worker(
-    reload_settings: Settings, reload_celery: Celery, worker_env: dict[str, str],
+    reload_settings: Settings,
+    reload_celery: Celery,
+    worker_env: dict[str, str],
     record_property: Callable[[str, object], None],
 ) -> None:
     env = {**worker_env, "ENVIRONMENT": "dev", "CELERY_BROKER_DB": "5", "CELERY_RESULT_DB": "6"}
     edit = ROOT / "worker" / f"_reload_probe_{uuid.uuid4().hex[:8]}.py"
     # The solo pool stops quicker than prefork's; what restarts it is the same.
-    with running_worker("worker-reload", env, reload_settings, reload_celery,
-                        "--pool", "solo") as process:
+    with running_worker(
+        "worker-reload", env, reload_settings, reload_celery, "--pool", "solo"
+    ) as process:
         first = worker_pid(reload_celery)
         began = time.monotonic()
         try:
             edit.write_text("# written by tests/worker/test_reload.py, deleted right after\n")
-            wait_for(lambda: worker_pid(reload_celery) not in (None, first), RESTART_SECONDS,
-                     "the worker to restart after an edit")
+            wait_for(
+                lambda: worker_pid(reload_celery) not in (None, first),
+                RESTART_SECONDS,
+                "the worker to restart after an edit",
+            )
         finally:
             edit.unlink(missing_ok=True)
         seconds = time.monotonic() - began

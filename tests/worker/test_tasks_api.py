@@ -17,8 +17,9 @@ from worker.celery_app import create_celery
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-def queue(client: TestClient, name: str, arguments: object = None,
-          headers: dict[str, str] | None = None) -> str:
+def queue(
+    client: TestClient, name: str, arguments: object = None, headers: dict[str, str] | None = None
+) -> str:
     response = client.post(f"/api/v1/tasks/{name}", json=arguments, headers=headers)
     assert response.status_code == 202, response.text
     task_id: str = response.json()["id"]
@@ -27,8 +28,9 @@ def queue(client: TestClient, name: str, arguments: object = None,
 
 def new_user(client: TestClient, **fields: object) -> int:
     username = f"u{uuid.uuid4().hex[:10]}"
-    response = client.post("/api/v1/users", json={"username": username,
-                                                  "email": f"{username}@example.com", **fields})
+    response = client.post(
+        "/api/v1/users", json={"username": username, "email": f"{username}@example.com", **fields}
+    )
     assert response.status_code == 201, response.text
     user_id: int = response.json()["id"]
     return user_id
@@ -37,13 +39,17 @@ def new_user(client: TestClient, **fields: object) -> int:
 def test_ping_is_pong(api: TestClient) -> None:
     task_id = queue(api, "ping")
     assert wait_for_task(api, task_id, {"SUCCESS", "FAILURE"}) == {
-        "id": task_id, "state": "SUCCESS", "result": "pong"}
+        "id": task_id,
+        "state": "SUCCESS",
+        "result": "pong",
+    }
 
 
 def test_user_report_counts_the_users_data(api: TestClient) -> None:
     user_id = new_user(api, age=30, mobile="+33 1 23")
-    status = wait_for_task(api, queue(api, "user_report", {"user_id": user_id}),
-                           {"SUCCESS", "FAILURE"})
+    status = wait_for_task(
+        api, queue(api, "user_report", {"user_id": user_id}), {"SUCCESS", "FAILURE"}
+    )
     assert status["state"] == "SUCCESS", status
     report = status["result"]
     assert report["user_id"] == user_id
@@ -51,8 +57,9 @@ def test_user_report_counts_the_users_data(api: TestClient) -> None:
     assert report["account_age_days"] == 0
 
 
-def test_a_missing_user_fails_at_once_with_the_error(api: TestClient,
-                                                     celery_client: Celery) -> None:
+def test_a_missing_user_fails_at_once_with_the_error(
+    api: TestClient, celery_client: Celery
+) -> None:
     task_id = queue(api, "user_report", {"user_id": 2**62})
     status = wait_for_task(api, task_id, {"SUCCESS", "FAILURE"})
     assert status["state"] == "FAILURE"
@@ -63,7 +70,10 @@ def test_a_missing_user_fails_at_once_with_the_error(api: TestClient,
 def test_unknown_task_ids_are_pending_and_bad_ids_invalid(api: TestClient) -> None:
     unknown = str(uuid.uuid4())
     assert api.get(f"/api/v1/tasks/{unknown}").json() == {
-        "id": unknown, "state": "PENDING", "result": None}
+        "id": unknown,
+        "state": "PENDING",
+        "result": None,
+    }
     assert api.get("/api/v1/tasks/not-a-uuid").status_code == 422
 
 
@@ -74,8 +84,11 @@ def test_request_id_reaches_the_workers_records(api: TestClient, worker: Service
     assert wait_for_task(api, task_id, {"SUCCESS", "FAILURE"})["state"] == "SUCCESS"
 
     def tagged() -> list[dict[str, object]]:
-        return [record for record in json_lines(worker.output())
-                if record.get("request_id") == request_id]
+        return [
+            record
+            for record in json_lines(worker.output())
+            if record.get("request_id") == request_id
+        ]
 
     # Celery logs "succeeded" while the task runs, before its result is readable... or just after.
     wait_for(lambda: len(tagged()) >= 2, 5, "the task's records in the worker's output")
@@ -92,12 +105,18 @@ def test_a_failing_task_is_retried_then_fails(
     """A worker whose Postgres is down: the report's retries (3, with backoff) run out."""
     # Its own broker and result databases, so that the session's worker does not take the task.
     broken = worker_settings.model_copy(update={"celery_broker_db": 3, "celery_result_db": 4})
-    env = {**worker_env, "CELERY_BROKER_DB": "3", "CELERY_RESULT_DB": "4",
-           "POSTGRES_PORT": str(free_port())}
+    env = {
+        **worker_env,
+        "CELERY_BROKER_DB": "3",
+        "CELERY_RESULT_DB": "4",
+        "POSTGRES_PORT": str(free_port()),
+    }
     celery = create_celery(broken)
     try:
-        with (running_worker("worker-no-postgres", env, broken, celery, "--pool", "solo") as down,
-              TestClient(create_app(broken), raise_server_exceptions=False) as client):
+        with (
+            running_worker("worker-no-postgres", env, broken, celery, "--pool", "solo") as down,
+            TestClient(create_app(broken), raise_server_exceptions=False) as client,
+        ):
             task_id = queue(client, "user_report", {"user_id": 1})
             status = wait_for_task(client, task_id, {"SUCCESS", "FAILURE"}, timeout=30)
             retries = celery.AsyncResult(task_id).retries
@@ -106,8 +125,10 @@ def test_a_failing_task_is_retried_then_fails(
         celery.close()
     assert status["state"] == "FAILURE"
     assert status["result"]["type"] in {"ConnectionRefusedError", "OSError"}, status
-    assert "Connect call failed" in status["result"]["message"] or "refused" in \
-        status["result"]["message"], status
+    assert (
+        "Connect call failed" in status["result"]["message"]
+        or "refused" in status["result"]["message"]
+    ), status
     assert retries == 3
     assert output.count(f"[{task_id}] retry:") == 3, output[-3000:]
 
@@ -121,9 +142,13 @@ def test_unknown_names_and_bad_arguments_are_refused_before_queueing(
         missing = client.post("/api/v1/tasks/nope")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"
-        for name, arguments in [("ping", {"extra": 1}), ("user_report", {}),
-                                ("user_report", {"user_id": 0}),
-                                ("user_report", {"user_id": "x"}), ("ping", [1])]:
+        for name, arguments in [
+            ("ping", {"extra": 1}),
+            ("user_report", {}),
+            ("user_report", {"user_id": 0}),
+            ("user_report", {"user_id": "x"}),
+            ("ping", [1]),
+        ]:
             refused = client.post(f"/api/v1/tasks/{name}", json=arguments)
             assert refused.status_code == 422, (name, arguments, refused.text)
             assert refused.json()["error"]["code"] == "invalid_request"
