@@ -23,11 +23,13 @@ down: ## stop the running dev stack (and the compose deployment, if one runs)
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
 
+TYPED = app logserver worker scripts migrations tests
+
 test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, stack)
 	@$(BIN)/pytest
 
 lint: bootstrap ## ruff and mypy
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy app logserver worker scripts
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED)
 
 fmt: bootstrap ## format and fix what ruff can
 	@$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -1,0 +1,39 @@
+"""`make lint` in the suite: ruff (rules and format) and strict mypy over the whole tree, so that
+what the Makefile checks cannot drift while the tests stay green."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from app.settings import ROOT
+
+BIN = ROOT / ".venv" / "bin"
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+
+
+def typed_paths() -> list[str]:
+    """What `make lint` type-checks (the Makefile's TYPED)."""
+    match = re.search(r"^TYPED = (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert match, "TYPED not found in the Makefile"
+    return match.group(1).split()
+
+
+def test_ruff_finds_nothing() -> None:
+    result = run(str(BIN / "ruff"), "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_tree_is_ruff_formatted() -> None:
+    result = run(str(BIN / "ruff"), "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean_on_every_package_and_the_tests() -> None:
+    paths = typed_paths()
+    assert {"app", "logserver", "worker", "scripts", "tests"} <= set(paths)
+    result = run(str(BIN / "mypy"), *paths)
+    assert result.returncode == 0, result.stdout + result.stderr
