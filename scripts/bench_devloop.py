@@ -12,6 +12,7 @@ The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -48,6 +49,7 @@ READY_TIMEOUT = 180
 RESTART_TIMEOUT = 60
 SETTLE_SECONDS = 1.0  # between edits, so that one reload is over before the next edit
 API_EDIT = ROOT / "app" / "_bench_reload.py"
+SUITE_RECORD = ROOT / ".state" / "bench" / "test-suite.json"
 WORKER_EDIT = ROOT / "worker" / "_bench_reload.py"
 
 
@@ -73,6 +75,7 @@ def run(settings: Settings) -> dict[str, Any]:
                     figures["worker_restart_s"] = f"failed: {error}"
                     print(f"--> worker restart {figures['worker_restart_s']}", flush=True)
             figures["logserver_records_per_s"] = logserver_rate(env, folder, log_dir)
+            figures["test_suite"] = last_suite_run()
     finally:
         left = kill_leftovers(state_dir)
     ensure_nothing_left(stack_settings, left)
@@ -250,11 +253,36 @@ def ensure_nothing_left(settings: Settings, killed: list[int]) -> None:
         )
 
 
+def record_suite_run(seconds: float, passed: int | None) -> None:
+    """Called at the end of a green run of the whole test suite (tests/conftest.py)."""
+    write_json(
+        SUITE_RECORD,
+        {
+            "seconds": round(seconds, 1),
+            "passed": passed,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def last_suite_run() -> dict[str, Any] | str:
+    """The test suite's time, from its last green full run (the bench does not run it: minutes)."""
+    try:
+        record: dict[str, Any] = json.loads(SUITE_RECORD.read_text())
+    except (OSError, ValueError):
+        return "no green full run recorded yet: run make test"
+    return record
+
+
 def table(figures: dict[str, Any]) -> str:
     lines = ["| dev loop | seconds (or records/s) |", "|---|--:|"]
     for name, value in figures.items():
         if isinstance(value, dict) and "median" in value:
             shown = f"{value['median']:.2f} (median of {len(value['samples'])})"
+        elif isinstance(value, dict) and "passed" in value:
+            shown = (
+                f"{value['seconds']:.0f} ({value['passed']} passed, last green run {value['date']})"
+            )
         elif isinstance(value, dict):
             shown = ", ".join(f"{key.replace('_', ' ')}: {rate:,}" for key, rate in value.items())
         else:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import ROOT, Settings, load_settings
+from scripts.bench_devloop import record_suite_run
 from tests.support import ServiceProcess, free_port
 
 DEV = str(ROOT / ".venv" / "bin" / "dev")
@@ -153,3 +155,15 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 def pytest_report_header() -> str:
     return f"python {sys.version.split()[0]}; state under {TEST_STATE}"
+
+
+_session_began = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run of the whole suite leaves its wall time where `make bench-dev` reports it from."""
+    if session.config.args not in ([], [str(ROOT / "tests")], ["tests"]) or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    passed = len(reporter.stats.get("passed", [])) if reporter is not None else None
+    record_suite_run(time.monotonic() - _session_began, passed)
