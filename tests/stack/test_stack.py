@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -64,6 +65,20 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     )
     bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
     assert bound == [], f"ports still bound after the stack stopped: {bound}"
+    # A clean stop: each one signalled once, each exiting 0 (a worker signalled twice would
+    # cold-shut-down, killing its running tasks).
+    codes = exit_codes(settings)
+    assert codes == dict.fromkeys(LONG_RUNNING | ONE_SHOT, 0), codes
+
+
+def exit_codes(settings: Settings) -> dict[str, int]:
+    """Each process's last exit code, from process-compose's own log."""
+    log = (settings.state_dir / "process-compose" / "process-compose.log").read_text()
+    found = re.findall(
+        r"Exited\S*\s+\S*exit_code=\S*?(-?\d+)\s+\S*process=\S*?(\w+)",
+        re.sub(r"\x1b\[[0-9;]*m", "", log),
+    )
+    return {name: int(code) for code, name in found}
 
 
 def exercise_api(base: str) -> None:
