@@ -8,8 +8,10 @@ modules, fresh from disk: a reload takes about a third of the time.
 
 The reloader never imports project code, so nothing of an old version outlives a reload (a module
 imported by a library, a handler a signal still holds). It learns which libraries to hold from its
-first server, which reports the modules it imported from outside the project. Under a debugger
-the api keeps uvicorn's own reloader, whose spawned servers debugpy is known to follow.
+first server, which reports the modules it imported from outside the project, and keeps that list
+in the state dir: the next run loads them before its first server, so a cold start does not
+import them twice. Under a debugger the api keeps uvicorn's own reloader, whose spawned servers
+debugpy is known to follow.
 """
 
 from __future__ import annotations
@@ -37,16 +39,22 @@ _fork = multiprocessing.get_context("fork")
 _VENV = ROOT / ".venv"
 
 
-def run(config: Config) -> None:
-    """Serves `config` until SIGINT/SIGTERM, restarting the server when a watched file changes."""
+def run(config: Config, libraries: Path) -> None:
+    """Serves `config` until SIGINT/SIGTERM, restarting the server when a watched file changes.
+
+    `libraries` keeps the list of library modules between runs, so that the reloader can load
+    them before its first server instead of after it."""
     sockets = [config.bind_socket()]
-    ForkingReload(config, target=Server(config).run, sockets=sockets).run()
+    ForkingReload(config, Server(config).run, sockets, libraries).run()
 
 
 class ForkingReload(WatchFilesReload):
-    def __init__(self, config: Config, target: Callable[..., None], sockets: list[socket]) -> None:
+    def __init__(
+        self, config: Config, target: Callable[..., None], sockets: list[socket], libraries: Path
+    ) -> None:
         super().__init__(config, target, sockets)
         self.reloader_name = "WatchFiles (forked servers)"
+        self.libraries = libraries
         self._report: int | None = None  # a pipe's read end: a server's list of library modules
         self._preloaded = False
 
@@ -54,6 +62,11 @@ class ForkingReload(WatchFilesReload):
         logger.info("Started reloader process [%d] using %s", self.pid, self.reloader_name)
         for sig in HANDLED_SIGNALS:
             signal.signal(sig, self.signal_handler)
+        # The last run's list: loaded here, the first server need not import them itself.
+        known = _read_names(self.libraries)
+        if known:
+            preload(known)
+            logger.info("Reloader loaded %d library modules of the last run", len(known))
         self.process = self._start()  # type: ignore[assignment]  # forked, not spawned
 
     def should_restart(self) -> list[Path] | None:
@@ -67,14 +80,21 @@ class ForkingReload(WatchFilesReload):
         self.process = self._start()  # type: ignore[assignment]
 
     def _take_report(self, wait: bool) -> None:
-        """Preloads the libraries a server reported, once it has (`wait`: or has ended)."""
+        """Preloads the libraries a server reported, once it has (`wait`: or has ended), and
+        keeps the list for the next run."""
         if self._report is None or not (wait or select.select([self._report], [], [], 0)[0]):
             return
-        names = _read_all(self._report)  # empty if that server died before it could report
+        with os.fdopen(self._report, "rb") as stream:
+            text = stream.read().decode()  # empty if that server died before it could report
         self._report = None
+        names = text.split()
         if names:
             preload(names)
             self._preloaded = True
+            self.libraries.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.libraries.with_name(f"{self.libraries.name}.{os.getpid()}")
+            partial.write_text(text)
+            partial.replace(self.libraries)
             logger.info(
                 "Reloader holds %d library modules: servers now import only the project's",
                 len(names),
@@ -138,6 +158,8 @@ def _is_library(module: ModuleType | None) -> bool:
     return not where.is_relative_to(ROOT) or where.is_relative_to(_VENV)
 
 
-def _read_all(fd: int) -> list[str]:
-    with os.fdopen(fd, "rb") as stream:
-        return [name for name in stream.read().decode().splitlines() if name]
+def _read_names(path: Path) -> list[str]:
+    try:
+        return path.read_text().split()
+    except OSError:
+        return []

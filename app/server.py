@@ -41,7 +41,8 @@ def serve(settings: Settings) -> None:
     configure_logging("api", settings)
     options = uvicorn_options(settings)
     if options["reload"] and "debugpy" not in sys.modules:
-        reloader.run(uvicorn.Config(TARGET, **options))  # forked servers: app/reloader.py
+        # Servers forked from a reloader that holds the libraries (app/reloader.py).
+        reloader.run(uvicorn.Config(TARGET, **options), settings.run_dir / "api-libraries.txt")
     else:
         uvicorn.run(TARGET, **options)
 

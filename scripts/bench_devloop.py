@@ -253,7 +253,7 @@ def ensure_nothing_left(settings: Settings, killed: list[int]) -> None:
         )
 
 
-def record_suite_run(seconds: float, passed: int | None) -> None:
+def record_suite_run(seconds: float, passed: int) -> None:
     """Called at the end of a green run of the whole test suite (tests/conftest.py)."""
     write_json(
         SUITE_RECORD,

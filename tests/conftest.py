@@ -162,8 +162,10 @@ _session_began = time.monotonic()
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run of the whole suite leaves its wall time where `make bench-dev` reports it from."""
-    if session.config.args not in ([], [str(ROOT / "tests")], ["tests"]) or exitstatus != 0:
+    whole = session.config.args in ([], [str(ROOT / "tests")], ["tests"])
+    if not whole or exitstatus != 0 or session.config.option.collectonly:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    passed = len(reporter.stats.get("passed", [])) if reporter is not None else None
-    record_suite_run(time.monotonic() - _session_began, passed)
+    passed = len(reporter.stats.get("passed", [])) if reporter is not None else 0
+    if passed:
+        record_suite_run(time.monotonic() - _session_began, passed)

@@ -37,6 +37,7 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
         "POSTGRES_PORT": str(free_port()),
         "REDIS_PORT": str(free_port()),
         "DEBUG": "",
+        "STATE_DIR": str(tmp_path / "state"),
     }
     original = ROUTE.read_bytes()
     assert GREETING in original
@@ -62,3 +63,12 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
     log = api.output()
     assert "Reloader holds" in log, log  # the second server was forked with the libraries loaded
     assert log.count('"message":"Started server process') == 3, log
+    libraries = (tmp_path / "state" / "run" / "api-libraries.txt").read_text().split()
+    project = {"app", "worker", "logserver", "scripts"}
+    assert "fastapi" in libraries and not project & {name.split(".")[0] for name in libraries}
+
+    # The next run loads that list before its first server.
+    with ServiceProcess("api-restart", [DEV, "run", "api"], env, tmp_path) as again:
+        again.wait_until(lambda: greeting(port) == "Hello, World!", 60)
+        assert again.stop() == 0
+    assert f"Reloader loaded {len(libraries)} library modules" in again.output(), again.output()
