@@ -66,19 +66,26 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
     assert bound == [], f"ports still bound after the stack stopped: {bound}"
     # A clean stop: each one signalled once, each exiting 0 (a worker signalled twice would
-    # cold-shut-down, killing its running tasks).
-    codes = exit_codes(settings)
-    assert codes == dict.fromkeys(LONG_RUNNING | ONE_SHOT, 0), codes
+    # cold-shut-down, killing its running tasks), and what uses the stores stopped before them.
+    exits = exited(settings)
+    assert {name: code for name, code, _ in exits} == dict.fromkeys(LONG_RUNNING | ONE_SHOT, 0)
+    order = [name for name, _, _ in exits]
+    for user in ("api", "worker"):
+        for store in ("postgres", "redis"):
+            assert order.index(user) < order.index(store), order
 
 
-def exit_codes(settings: Settings) -> dict[str, int]:
-    """Each process's last exit code, from process-compose's own log."""
-    log = (settings.state_dir / "process-compose" / "process-compose.log").read_text()
-    found = re.findall(
-        r"Exited\S*\s+\S*exit_code=\S*?(-?\d+)\s+\S*process=\S*?(\w+)",
-        re.sub(r"\x1b\[[0-9;]*m", "", log),
+def exited(settings: Settings) -> list[tuple[str, int, str]]:
+    """(process, exit code, time) of each process's last exit, in order, from process-compose's
+    own log."""
+    log = re.sub(
+        r"\x1b\[[0-9;]*m",
+        "",
+        (settings.state_dir / "process-compose" / "process-compose.log").read_text(),
     )
-    return {name: int(code) for code, name in found}
+    found = re.findall(r"^(\S+ \S+) .*?Exited\s+exit_code=(-?\d+)\s+process=(\w+)", log, re.M)
+    last = {name: (name, int(code), when) for when, code, name in found}
+    return sorted(last.values(), key=lambda exit: exit[2])
 
 
 def exercise_api(base: str) -> None:
