@@ -47,13 +47,12 @@ def reset_logging() -> None:
 
 
 def client_config(component: str, settings: Settings) -> ClientConfig:
-    token = settings.logserver_token
     return ClientConfig(
         host=settings.logserver_host,
         port=settings.port("logserver_port"),
         component=component,
         stream=STREAMS.get(component, component),
-        token=token.get_secret_value() or None if token is not None else None,
+        token=settings.logserver_token_value,
         spill_dir=settings.state_dir / "log-spill",
     )
 

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         return f"redis://{self.redis_host}:{self.redis_port}/{db}"
 
     @property
+    def logserver_token_value(self) -> str | None:
+        """LOGSERVER_TOKEN in clear, None when unset or empty (no token required)."""
+        token = self.logserver_token
+        return token.get_secret_value() or None if token is not None else None
+
+    @property
     def logs_dir(self) -> Path:
         """LOG_BASE_PATH, resolved (the state dir's `logs/` by default)."""
         assert self.log_base_path is not None

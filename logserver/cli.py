@@ -49,7 +49,7 @@ def server_config(
         storage=storage,
         host=host or settings.logserver_host,
         port=port or settings.port("logserver_port"),
-        token=token if token is not None else _token(settings),
+        token=token if token is not None else settings.logserver_token_value,
     )
 
 
@@ -68,9 +68,11 @@ def serve(settings: Settings, **overrides: object) -> None:
     run(config)
 
 
-def _token(settings: Settings) -> str | None:
-    token = settings.logserver_token
-    return token.get_secret_value() or None if token is not None else None
+def serve_argv(port: int, directory: Path, *options: str) -> list[str]:
+    """`python -m logserver serve` on `port`, storing under `directory`, with this interpreter:
+    how the bench and the tests start a server of their own."""
+    return [sys.executable, "-m", "logserver", "serve", "--port", str(port), "--dir",
+            str(directory), *options]  # fmt: skip
 
 
 @cli.command("serve")

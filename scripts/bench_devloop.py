@@ -12,7 +12,6 @@ The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -39,7 +38,7 @@ from scripts.bench_processes import (
     stopped_by_sigterm,
     wait_for,
 )
-from scripts.bench_report import write_json
+from scripts.bench_report import last_suite_run, write_json
 from scripts.bench_services import get, has_logserver
 from scripts.launch import VENV_BIN, free_port, port_is_bound
 
@@ -49,7 +48,6 @@ READY_TIMEOUT = 180
 RESTART_TIMEOUT = 60
 SETTLE_SECONDS = 1.0  # between edits, so that one reload is over before the next edit
 API_EDIT = ROOT / "app" / "_bench_reload.py"
-SUITE_RECORD = ROOT / ".state" / "bench" / "test-suite.json"
 WORKER_EDIT = ROOT / "worker" / "_bench_reload.py"
 
 
@@ -251,27 +249,6 @@ def ensure_nothing_left(settings: Settings, killed: list[int]) -> None:
         raise BenchError(
             f"left behind after the run: processes {killed} (killed), ports of {bound}"
         )
-
-
-def record_suite_run(seconds: float, passed: int) -> None:
-    """Called at the end of a green run of the whole test suite (tests/conftest.py)."""
-    write_json(
-        SUITE_RECORD,
-        {
-            "seconds": round(seconds, 1),
-            "passed": passed,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-
-
-def last_suite_run() -> dict[str, Any] | str:
-    """The test suite's time, from its last green full run (the bench does not run it: minutes)."""
-    try:
-        record: dict[str, Any] = json.loads(SUITE_RECORD.read_text())
-    except (OSError, ValueError):
-        return "no green full run recorded yet: run make test"
-    return record
 
 
 def table(figures: dict[str, Any]) -> str:

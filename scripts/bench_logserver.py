@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from logserver.cli import serve_argv
 from scripts.bench_processes import HOST, BenchError, Supervised
 from scripts.launch import free_port
 
@@ -31,18 +31,7 @@ def throughput(
 ) -> dict[str, float]:
     """Records/s with each number of senders, against one `python -m logserver serve`."""
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "logserver",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--dir",
-        str(data_dir),
-    ]
+    argv = serve_argv(port, data_dir, "--host", HOST)
     with Supervised(
         "logserver", argv, {**env, "LOGSERVER_TOKEN": ""}, log_dir, signal.SIGTERM
     ) as server:

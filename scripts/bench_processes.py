@@ -37,20 +37,22 @@ def wait_for(
 class Supervised:
     """A long-running subprocess, leader of its own process group, stopped group and all."""
 
+    STOP_SIGNAL: int = signal.SIGTERM  # unless `stop_signal` says otherwise
+
     def __init__(
         self,
         name: str,
         argv: Sequence[str],
         env: Mapping[str, str],
         log_dir: Path,
-        stop_signal: int = signal.SIGTERM,
+        stop_signal: int | None = None,
         cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env)
         self.log_path = log_dir / f"{name}.log"
-        self.stop_signal = stop_signal
+        self.stop_signal = self.STOP_SIGNAL if stop_signal is None else stop_signal
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 

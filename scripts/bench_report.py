@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from app.settings import ROOT
 from scripts.bench_wrk import Measurement
 
 Rounds = Mapping[str, Sequence[Measurement]]
+SUITE_RECORD = ROOT / ".state" / "bench" / "test-suite.json"
 
 
 def summarise(rounds: Rounds) -> dict[str, dict[str, Any]]:
@@ -57,6 +60,27 @@ def write_json(path: Path, document: Mapping[str, Any]) -> None:
     staging = path.with_suffix(".tmp")
     staging.write_text(json.dumps(document, indent=2) + "\n")
     staging.replace(path)
+
+
+def record_suite_run(seconds: float, passed: int) -> None:
+    """Called at the end of a green run of the whole test suite (tests/conftest.py)."""
+    write_json(
+        SUITE_RECORD,
+        {
+            "seconds": round(seconds, 1),
+            "passed": passed,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def last_suite_run() -> dict[str, Any] | str:
+    """The test suite's time, from its last green full run (the bench does not run it: minutes)."""
+    try:
+        record: dict[str, Any] = json.loads(SUITE_RECORD.read_text())
+    except (OSError, ValueError):
+        return "no green full run recorded yet: run make test"
+    return record
 
 
 BAR_HEIGHT, GAP, LABEL_WIDTH, BAR_WIDTH, TOP = 28, 14, 90, 420, 44

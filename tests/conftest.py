@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import ROOT, Settings, load_settings
-from scripts.bench_devloop import record_suite_run
+from scripts.bench_report import record_suite_run
 from tests.support import ServiceProcess, free_port
 
 DEV = str(ROOT / ".venv" / "bin" / "dev")

@@ -6,7 +6,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts.bench_processes import Supervised
@@ -45,15 +45,7 @@ class ServiceProcess(Supervised):
     """A project process under test (the bench's supervisor: own process group, log file),
     stopped with SIGINT by default."""
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        env: dict[str, str],
-        log_dir: Path,
-        stop_signal: int = signal.SIGINT,
-    ) -> None:
-        super().__init__(name, argv, env, log_dir, stop_signal)
+    STOP_SIGNAL = signal.SIGINT
 
 
 def listening_addresses(port: int) -> list[str]:

@@ -33,12 +33,18 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.middleware import AccessLogMiddleware
-from app.settings import load_settings
-from tests.logserver.bench_throughput import bench_dir
+from app.settings import ROOT, load_settings
 from tests.logserver.process import LogServerProcess
 from tests.support import ServiceProcess, free_port, wait_for
 
 VARIANTS = ("no-middleware", "access-log", "access-log-off")
+
+
+def bench_dir() -> Path:
+    """Under the checkout's state folder, like everything the stack writes."""
+    folder = ROOT / ".state" / "logserver-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def variant_app(variant: str, state_dir: str, logserver_port: int) -> FastAPI:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from logserver.cli import serve_argv
 from logserver.client import ping
 from tests.support import ServiceProcess, free_port
+
+
+def server_env() -> dict[str, str]:
+    """The environment a test's log server runs in: no token unless given, INFO logs."""
+    return {**os.environ, "LOGSERVER_TOKEN": "", "LOG_LEVEL": "INFO"}
 
 
 class LogServerProcess:
@@ -38,24 +43,12 @@ class LogServerProcess:
 
     @property
     def argv(self) -> list[str]:
-        argv = [
-            sys.executable,
-            "-m",
-            "logserver",
-            "serve",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--dir",
-            str(self.base),
-            *self.extra_args,
-        ]
-        return argv + (["--token", self.token] if self.token else [])
+        token = ["--token", self.token] if self.token else []
+        return serve_argv(self.port, self.base, "--host", self.host, *self.extra_args, *token)
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "LOGSERVER_TOKEN": "", "LOG_LEVEL": "INFO"}
+        return server_env()
 
     def start(self, timeout: float = 20) -> None:
         self.service = ServiceProcess(

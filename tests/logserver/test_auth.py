@@ -5,42 +5,36 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
+from logserver.cli import serve_argv
 from logserver.client import ping
 from logserver.probe import answers
 from logserver.probe import main as probe_main
 from logserver.protocol import auth_line, sync_line
 from logserver.reader import records
-from tests.logserver.process import LogServerProcess
+from tests.logserver.process import LogServerProcess, server_env
 from tests.support import free_port
 
 
-def test_binding_beyond_loopback_without_a_token_fails_clearly(tmp_path: Path) -> None:
+def refused_start(directory: Path, *options: str) -> list[str]:
+    """The error lines of a `logserver serve` that must exit 1 at start."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "logserver",
-            "serve",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(free_port()),
-            "--dir",
-            str(tmp_path),
-        ],
-        env=LogServerProcess(tmp_path, tmp_path).env,
+        serve_argv(free_port(), directory, *options),
+        env=server_env(),
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    assert result.returncode == 1, result.stderr
+    return result.stderr.strip().splitlines()
+
+
+def test_binding_beyond_loopback_without_a_token_fails_clearly(tmp_path: Path) -> None:
+    assert refused_start(tmp_path, "--host", "0.0.0.0") == [
         "error: logserver: binding 0.0.0.0 (beyond loopback) needs a token: set LOGSERVER_TOKEN "
         "or pass --token, or bind 127.0.0.1"
     ]
@@ -82,23 +76,6 @@ def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
 
 def test_an_unusable_log_folder_fails_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "logserver",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--dir",
-            str(tmp_path / "taken" / "logs"),
-        ],
-        env=LogServerProcess(tmp_path, tmp_path).env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    assert refused_start(tmp_path / "taken" / "logs") == [
         f"error: logserver: cannot create the log folder {tmp_path}/taken/logs: Not a directory"
     ]
