@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,12 +15,13 @@ import typer
 
 from app.settings import Settings, get_settings
 from logserver.client import ping as ping_server
-from logserver.reader import records
+from logserver.console import ColourChoice, wants_colour
+from logserver.reader import Record, records
 from logserver.records import JsonFormatter, StderrHandler
 from logserver.server import ServerConfig, run
 from logserver.stats import render_stats, route_stats
 from logserver.storage import StorageConfig
-from logserver.tail import Follower, RecordFilter, backlog, render, since_timestamp
+from logserver.tail import Follower, RecordFilter, backlog, printer, since_timestamp
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
@@ -127,9 +129,12 @@ def tail(
     since: Annotated[str | None, typer.Option(help="Received in the last 90s/15m/1h/2d.")] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Last N records; 0: all.")] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print new ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The records as stored.")] = False,
+    color: Annotated[ColourChoice, typer.Option(help="auto: on a terminal.")] = "auto",
     directory: DirOption = None,
 ) -> None:
-    """Print stored records readably, oldest first, filtered."""
+    """Print stored records readably (or as stored), oldest first, filtered; with -f, follow
+    every stream (or those given)."""
     base = directory or get_settings().logs_dir
     try:
         matches = RecordFilter(request_id=request_id, component=component, min_level=level)
@@ -137,19 +142,20 @@ def tail(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     streams = stream or ()
+    show = printer(as_json, wants_colour(color, sys.stdout))
     follower = Follower(base, streams) if follow else None
     for doc in backlog(base, streams, matches, cutoff, lines):
-        typer.echo(render(doc))
+        typer.echo(show(doc), color=True)
     if follower is not None:
-        _follow(follower, matches)
+        _follow(follower, matches, show)
 
 
-def _follow(follower: Follower, matches: RecordFilter) -> None:
+def _follow(follower: Follower, matches: RecordFilter, show: Callable[[Record], str]) -> None:
     try:
         while True:
             for doc in follower.poll():
                 if matches.matches(doc):
-                    typer.echo(render(doc))
+                    typer.echo(show(doc), color=True)
             sys.stdout.flush()
             time.sleep(0.5)
     except KeyboardInterrupt:

@@ -21,13 +21,13 @@ from typing import Any
 import orjson
 
 from logserver.protocol import auth_line, sync_line
-from logserver.records import RecordEncoder
+from logserver.records import QueueingHandler, RecordEncoder
 from logserver.shipper import ClientConfig, Shipper
 
 __all__ = ["ClientConfig", "LogServerHandler", "ping"]
 
 
-class LogServerHandler(logging.Handler):
+class LogServerHandler(QueueingHandler):
     """Ships records to the log server; see the module docstring and `logserver.shipper`."""
 
     def __init__(self, config: ClientConfig, level: int = logging.NOTSET) -> None:
@@ -46,13 +46,6 @@ class LogServerHandler(logging.Handler):
     @property
     def dropped(self) -> int:
         return self._shipper.dropped if self._shipper else 0
-
-    def handle(self, record: logging.LogRecord) -> bool:
-        # No handler lock: the queue is thread-safe, and the lock would cost every caller.
-        if not self.filter(record):
-            return False
-        self.emit(record)
-        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         shipper = self._shipper or self._started()

@@ -52,7 +52,9 @@ class RecordEncoder:
             "message": _message(record),
         }
         if record.exc_info:
-            doc["exc"] = record.exc_text or _formatter.formatException(record.exc_info)
+            if not record.exc_text:  # cached on the record, as logging.Formatter does
+                record.exc_text = _formatter.formatException(record.exc_info)
+            doc["exc"] = record.exc_text
         if record.stack_info:
             doc["stack"] = record.stack_info
         for key, value in _extra_items(record):
@@ -111,6 +113,17 @@ def _shortened(doc: dict[str, Any], size: int) -> bytes:
     short["message"] = str(doc.get("message", ""))[:MAX_MESSAGE_CHARS]
     short["truncated_from_bytes"] = size
     return orjson.dumps(short, default=str, option=OPTIONS)
+
+
+class QueueingHandler(logging.Handler):
+    """A handler whose `emit` only appends to a thread-safe queue: `handle` takes no lock,
+    which would cost every caller."""
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
 
 class JsonFormatter(logging.Formatter):

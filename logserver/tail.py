@@ -1,23 +1,24 @@
-"""`logserver tail`: stored records, filtered, one readable line each; and following new ones."""
+"""`logserver tail`: stored records, filtered, readable (`logserver.console`) or as stored; and
+following new ones, of every stream unless told which."""
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
 
+from logserver.console import render
 from logserver.protocol import timestamp
 from logserver.reader import Record, log_files, parse_line, read_lines, records
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-SHOWN_ELSEWHERE = {"ts", "level", "component", "stream", "logger", "message", "request_id", "exc"}
 
 
 def since_timestamp(text: str, now: datetime) -> str:
@@ -50,21 +51,11 @@ class RecordFilter:
         return True
 
 
-def render(doc: Record) -> str:
-    """`ts LEVEL component/stream logger: message [request id]`, then the traceback indented."""
-    when = doc.get("ts") or doc.get("received_at") or "-"
-    source = f"{doc.get('component') or doc.get('peer') or '-'}/{doc.get('stream', 'app')}"
-    message = doc.get("message")
-    if not isinstance(message, str):
-        rest = {k: v for k, v in doc.items() if k not in SHOWN_ELSEWHERE}
-        message = orjson.dumps(rest, default=str).decode()
-    logger = f" {doc['logger']}:" if doc.get("logger") else ""
-    line = f"{when} {str(doc.get('level', '-')):<7} {source}{logger} {message}"
-    if doc.get("request_id"):
-        line += f" [{doc['request_id']}]"
-    if doc.get("exc"):
-        line += "\n" + "\n".join("    " + part for part in str(doc["exc"]).splitlines())
-    return line
+def printer(raw: bool, colour: bool) -> Callable[[Record], str]:
+    """How tail prints a record: as stored, one JSON line (`raw`), or readably."""
+    if raw:
+        return lambda doc: orjson.dumps(doc).decode()
+    return lambda doc: render(doc, colour)
 
 
 def backlog(

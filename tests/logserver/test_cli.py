@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from logserver.retention import compress_file
 from logserver.tail import Follower
 
 NOW = datetime.now(UTC)
+RECORD_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
 
 
 def _access(
@@ -135,10 +137,10 @@ def test_tail_by_request_id_joins_the_access_and_app_records(
 ) -> None:
     lines = _run(capsys, "tail", "--dir", str(logs), "--request-id", "req-r_id}-2", "-n", "0")
     assert len(lines) == 4
-    assert "ERROR   api/access app.access: PATCH /api/v1/users/{user_id} 500 30.0ms" in lines[0]
-    assert lines[0].endswith("[req-r_id}-2]")
-    assert "ERROR   api/app app.users: update failed [req-r_id}-2]" in lines[1]
-    assert lines[2:] == ["    Traceback ...", "    ValueError: no"]
+    assert RECORD_LINE.match(lines[0]) and RECORD_LINE.match(lines[1])
+    assert lines[0].endswith(" ERROR   api       PATCH /api/v1/users/2 500 30.00ms [req-r_id}-2]")
+    assert lines[1].endswith(" ERROR   api       app.users: update failed [req-r_id}-2]")
+    assert lines[2:] == ["Traceback ...", "ValueError: no"]
 
 
 def test_tail_filters_by_stream_level_and_count(
@@ -146,12 +148,31 @@ def test_tail_filters_by_stream_level_and_count(
 ) -> None:
     assert len(_run(capsys, "tail", "--dir", str(logs), "--stream", "app")) == 4
     warnings = _run(capsys, "tail", "--dir", str(logs), "--level", "warning")
-    assert [line.split()[1] for line in warnings if not line.startswith(" ")] == [
+    assert [line.split()[1] for line in warnings if RECORD_LINE.match(line)] == [
         "ERROR",
         "ERROR",
     ]  # the 500 access record and the app error
     last = _run(capsys, "tail", "--dir", str(logs), "--stream", "access", "-n", "2")
     assert [line.split()[-1] for line in last] == ["[req-r_id}-2]", "[req-r_id}-3]"]
+
+
+def test_tail_json_prints_the_records_as_stored(
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _run(capsys, "tail", "--dir", str(logs), "--json", "--stream", "app", "-n", "0")
+    (stored_file,) = (logs / "app").glob("*.jsonl")
+    stored = [orjson.loads(line) for line in stored_file.read_bytes().splitlines()]
+    assert [orjson.loads(line) for line in lines] == stored
+
+
+def test_tail_colours_on_request_and_not_in_a_pipe(
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = _run(capsys, "tail", "--dir", str(logs), "--stream", "app")
+    assert not any("\x1b[" in line for line in plain)
+    coloured = _run(capsys, "tail", "--dir", str(logs), "--stream", "app", "--color", "always")
+    assert "\x1b[36mapi      \x1b[0m" in coloured[0]  # the component, in its colour
+    assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in coloured] == plain
 
 
 def test_the_module_runs_as_a_program(logs: Path) -> None:

@@ -1,0 +1,120 @@
+"""Records as lines for a person to read: what `logserver tail` prints and what the dev echo
+(`logserver.echo`) writes to each component's stderr. One renderer, so the two cannot drift.
+
+    02:36:23.123 INFO    api       GET /api/v1/user/greeting 200 0.52ms [5f0c...]
+    02:36:23.130 ERROR   worker    celery.app.trace: Task worker.tasks.fail[...] raised [5f0c...]
+    Traceback (most recent call last):
+      ...
+
+Time (UTC, as stored), level, component, then the logger and message, or `METHOD path status
+duration` for an access record, and the request id when there is one; an exception's traceback
+follows in full. With colour: the level by severity, the component by name, the status by class.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Mapping
+from typing import IO, Any, Literal
+
+import orjson
+
+ColourChoice = Literal["auto", "always", "never"]
+
+RESET = "\x1b[0m"
+DIM = "\x1b[2m"
+LEVEL_COLOURS = {
+    "DEBUG": DIM,
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "WARN": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+}
+COMPONENT_COLOURS = {
+    "api": "\x1b[36m",
+    "worker": "\x1b[35m",
+    "beat": "\x1b[34m",
+    "flower": "\x1b[32m",
+    "logserver": "\x1b[33m",
+}
+OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b[93m", "\x1b[91m")
+STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
+EXCEPTION_COLOUR = "\x1b[31m"
+# Shown in their own place on the line; a record without a message shows the rest as JSON.
+SHOWN_ELSEWHERE = {"ts", "level", "component", "stream", "logger", "message", "request_id", "exc"}
+# Control characters a record could carry to move the cursor or recolour a terminal, as text.
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(32), 127] if chr(code) not in "\n\t"}
+
+
+def wants_colour(choice: ColourChoice, stream: IO[str] | None) -> bool:
+    """Colour for `always`; for `auto`, when `stream` is a terminal and NO_COLOR is not set."""
+    if choice != "auto":
+        return choice == "always"
+    if "NO_COLOR" in os.environ:  # https://no-color.org
+        return False
+    return stream is not None and stream.isatty()
+
+
+def render(doc: Mapping[str, Any], colour: bool = False) -> str:
+    """One record as a line (and its traceback below, in full); see the module docstring."""
+    level = str(doc.get("level") or "-")
+    component = str(doc.get("component") or doc.get("peer") or "-")
+    rid = doc.get("request_id")
+    parts = [
+        _paint(DIM, _clock(doc), colour),
+        _paint(LEVEL_COLOURS.get(level.upper(), ""), f"{level:<7}", colour),
+        _paint(component_colour(component), f"{component:<9}", colour),
+        _body(doc, colour),
+    ]
+    if rid:
+        parts.append(_paint(DIM, f"[{_safe(str(rid))}]", colour))
+    line = " ".join(parts)
+    for key in ("exc", "stack"):
+        if doc.get(key):
+            line += "\n" + _paint(EXCEPTION_COLOUR, _safe(str(doc[key]).rstrip("\n")), colour)
+    return line
+
+
+def component_colour(component: str) -> str:
+    """The component's own colour: fixed for the stack's, one of a few by name for the others."""
+    known = COMPONENT_COLOURS.get(component)
+    if known is not None:
+        return known
+    return OTHER_COMPONENT_COLOURS[zlib.crc32(component.encode()) % len(OTHER_COMPONENT_COLOURS)]
+
+
+def _clock(doc: Mapping[str, Any]) -> str:
+    """`HH:MM:SS.mmm` of an ISO 8601 `ts` (or `received_at`), else whatever the record has."""
+    when = str(doc.get("ts") or doc.get("received_at") or "-")
+    return when[11:23] if len(when) >= 23 and when[10] == "T" else _safe(when)
+
+
+def _body(doc: Mapping[str, Any], colour: bool) -> str:
+    if doc.get("method") and isinstance(doc.get("status"), int):
+        return _access(doc, colour)
+    message = doc.get("message")
+    if not isinstance(message, str):
+        rest = {key: value for key, value in doc.items() if key not in SHOWN_ELSEWHERE}
+        message = orjson.dumps(rest, default=str).decode()
+    logger = doc.get("logger")
+    return _safe(f"{logger}: {message}" if logger else message)
+
+
+def _access(doc: Mapping[str, Any], colour: bool) -> str:
+    """`METHOD path status duration`, the status coloured by its class."""
+    status: int = doc["status"]
+    duration = doc.get("duration_ms")
+    took = f" {duration:.2f}ms" if isinstance(duration, int | float) else ""
+    painted = _paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
+    return f"{_safe(str(doc['method']))} {_safe(str(doc.get('path', '-')))} {painted}{took}"
+
+
+def _paint(code: str, text: str, colour: bool) -> str:
+    return f"{code}{text}{RESET}" if colour and code else text
+
+
+def _safe(text: str) -> str:
+    """`text` with its control characters (but newlines and tabs) shown as `\\xNN`."""
+    return text.translate(_CONTROLS)
