@@ -20,11 +20,10 @@ NIXPKGS_STUB = Path(__file__).resolve().parent / "nixpkgs_stub"
 VENV_BIN = Path(sys.executable).parent
 
 DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"
-# The test base image: Debian bookworm with its Python 3.11, standing in for python:3.11-slim
-# (no registry is reachable); rebuilt when this recipe changes.
+# The root filesystem of the stand-in base images (tests/containers/engine.py): Debian bookworm
+# with its Python 3.11 (no registry is reachable); rebuilt when this recipe changes.
 BASE_SUITE = "bookworm"
 BASE_PACKAGES = "python3-venv,ca-certificates"
-BASE_IMAGE = "localhost/fastapi-stack-env-base:bookworm-1"
 RUNTIME_IMAGE = "localhost/fastapi-stack:env-test"
 
 
@@ -71,8 +70,10 @@ class Apt:
         log = CACHE / "apt.log"
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         with log.open("a") as output:
-            steps = [] if cls.updated else [["apt-get", "update", "-q"]]
-            steps.append(["apt-get", "install", "-y", "-q", *packages])
+            # Another apt-get (another checkout's tests) may hold the lock: wait for it.
+            wait = ["-o", "DPkg::Lock::Timeout=300"]
+            steps = [] if cls.updated else [["apt-get", *wait, "update", "-q"]]
+            steps.append(["apt-get", *wait, "install", "-y", "-q", *packages])
             for step in steps:
                 if subprocess.run(
                     step, stdout=output, stderr=output, env=env, check=False
@@ -228,41 +229,28 @@ def devcontainer_cli() -> DevcontainerCli:
 
 @dataclass(frozen=True)
 class Buildah:
-    """buildah with its own vfs store under .state/env-tests/buildah, chroot isolation."""
+    """buildah on the container tier's engine home (.state/containers: podman's configuration
+    and store, so images built here are podman's too), chroot isolation."""
 
     program: str
-    home: Path
+    selection: dict[str, str]  # the engine's configuration, tests/containers/engine.configure()
 
     def command(self, *args: str | Path) -> list[str]:
-        return [
-            self.program,
-            "--storage-driver",
-            "vfs",
-            "--root",
-            str(self.home / "root"),
-            "--runroot",
-            str(self.home / "run"),
-            *map(str, args),
-        ]
+        return [self.program, *map(str, args)]
 
     def env(self) -> dict[str, str]:
-        """Its temporary files (and RUN cache mounts) in the checkout too, not in /var/tmp."""
-        tmp = self.home / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return {**os.environ, "TMPDIR": str(tmp)}
+        """The engine's configuration; its temporary files (and RUN cache mounts) in the
+        checkout too, not in /var/tmp."""
+        return {**os.environ, **self.selection}
 
     def __call__(
         self, *args: str | Path, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         return run(self.command(*args), check=check, timeout=timeout, env=self.env())
 
-    def has_image(self, name: str) -> bool:
-        return self("images", "--quiet", name, check=False).returncode == 0
-
     def build(self, *args: str | Path) -> str:
-        """`buildah bud` with cached steps; then removes every stored image this build did not
-        use (vfs stores each step whole, so old steps would fill the disk)."""
-        output = self(
+        """`buildah bud` with cached steps."""
+        return self(
             "bud",
             "--isolation",
             "chroot",
@@ -273,24 +261,13 @@ class Buildah:
             *args,
             timeout=900,
         ).stdout
-        used = re.findall(r"^--> (?:Using cache )?([0-9a-f]{11,64})$", output, re.MULTILINE)
-        stored = self(
-            "images", "--all", "--noheading", "--no-trunc", "--format", "{{.ID}} {{.Name}}"
-        ).stdout.splitlines()
-        unused = [
-            image
-            for image, name in (line.split(maxsplit=1) for line in stored)
-            if name.strip() == "<none>"
-            and not any(image.removeprefix("sha256:").startswith(id_) for id_ in used)
-        ]
-        if unused:
-            self("rmi", *unused, check=False, timeout=600)
-        return output
 
 
 @pytest.fixture(scope="session")
 def buildah() -> Buildah:
-    tool = Buildah(installed("buildah", "buildah"), CACHE / "buildah")
+    from tests.containers.engine import configure  # that module imports this one
+
+    tool = Buildah(installed("buildah", "buildah"), configure())
     info = tool("info", check=False)
     if info.returncode != 0:
         pytest.skip(f"buildah cannot run here: {info.stderr.strip()[-500:]}")
@@ -335,23 +312,12 @@ def debootstrap_base(folder: Path) -> Path:
     return tarball
 
 
-BASE_CONTAINERFILE = """FROM scratch
-ADD {tarball} /
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \\
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt
-CMD ["python3.11"]
-"""
-
-
 @pytest.fixture(scope="session")
 def base_image(buildah: Buildah) -> str:
-    """The stand-in for python:3.11-slim-bookworm, in the buildah store."""
-    if not buildah.has_image(BASE_IMAGE):
-        folder = CACHE / "base"
-        tarball = debootstrap_base(folder)
-        (folder / "Containerfile").write_text(BASE_CONTAINERFILE.format(tarball=tarball.name))
-        buildah.build("--tag", BASE_IMAGE, folder)
-    return BASE_IMAGE
+    """The stand-in for python:3.11-slim-bookworm (podman builds it; the store is shared)."""
+    from tests.containers.engine import find_podman, python_stand_in
+
+    return python_stand_in(find_podman())
 
 
 @pytest.fixture(scope="session")
