@@ -114,7 +114,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 WORKDIR /code
 COPY . .
 RUN "python${PYTHON_MINOR}" -m compileall -q --invalidation-mode checked-hash \
-        app logserver worker migrations \
+        core app logserver worker migrations \
     && rm -rf scripts README.md uv.lock
 
 

@@ -23,10 +23,11 @@ down: ## stop the running dev stack (and the compose deployment, if one runs)
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
 
-TYPED = app logserver worker scripts migrations tests
+TYPED = core app logserver worker scripts bench migrations tests
 
+# The JUnit XML report is where `make bench-dev` reads the suite's time from.
 test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, stack)
-	@$(BIN)/pytest
+	@$(BIN)/pytest --junit-xml=.state/test/junit.xml
 
 lint: bootstrap ## ruff and mypy
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED)
@@ -47,10 +48,10 @@ logserver: ## run the log server alone in the foreground
 	@$(BIN)/dev run logserver $(ARGS)
 
 bench: bootstrap ## wrk against the api (production settings) and a raw ASGI baseline; WORKERS=n for more
-	@$(BIN)/dev bench
+	@$(BIN)/python -m bench
 
 bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, worker restart, log server records/s
-	@$(BIN)/dev bench --dev-loop
+	@$(BIN)/python -m bench --dev-loop
 
 .env.production:
 	@echo "make up needs .env.production: cp .env.production.example .env.production, then change every CHANGE-ME" >&2; exit 1

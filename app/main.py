@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from app.api.router import API_PREFIX, ROUTERS
 from app.api.routes import health
 from app.errors import install_error_handlers
-from app.logging_setup import configure_logging
 from app.middleware import AccessLogMiddleware
 from app.resources import open_resources
-from app.settings import Settings, get_settings
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
 
 
 @asynccontextmanager

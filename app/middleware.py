@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.context import request_id
+from core.context import request_id
 
 REQUEST_ID_HEADER = b"x-request-id"
 USER_AGENT_HEADER = b"user-agent"

@@ -33,7 +33,7 @@ from uvicorn import Config, Server
 from uvicorn.supervisors.basereload import HANDLED_SIGNALS, logger
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
-from app.settings import ROOT
+from core.settings import ROOT
 
 _fork = multiprocessing.get_context("fork")
 _VENV = ROOT / ".venv"

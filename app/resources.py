@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from anyio import to_thread
+from celery import Celery
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.db.queries import load_queries
-from app.settings import Settings
+from core.celery_client import create_client
+from core.settings import Settings
 
 REDIS_TIMEOUT_SECONDS = 5.0
 
@@ -29,6 +32,7 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     queries: Any
+    celery: Celery  # publishes tasks by name (core.tasks) and reads their results
 
 
 @asynccontextmanager
@@ -49,6 +53,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
     )
+    celery = create_client(settings)
     try:
         yield Resources(
             pool=pool,
@@ -56,8 +61,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             sessions=async_sessionmaker(engine, expire_on_commit=False),
             redis=redis,
             queries=load_queries(),
+            celery=celery,
         )
     finally:
+        await to_thread.run_sync(celery.close)
         await redis.aclose()
         await engine.dispose()
         await pool.close()

@@ -8,8 +8,8 @@ from typing import Any
 import uvicorn
 
 from app import reloader
-from app.logging_setup import configure_logging
-from app.settings import ROOT, Settings, get_settings
+from core.logging import configure_logging
+from core.settings import ROOT, Settings, get_settings
 
 TARGET = "app.main:create_app"
 WATCHED = (ROOT / "app", ROOT / "sql")
@@ -31,7 +31,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": "httptools",
         "proxy_headers": True,
         "server_header": False,
-        "log_config": None,  # uvicorn's loggers propagate to ours (app.logging_setup)
+        "log_config": None,  # uvicorn's loggers propagate to ours (core.logging)
         "access_log": False,  # app.middleware writes the access log
     }
 

@@ -1,5 +1,8 @@
-"""`logserver` (or `python -m logserver`): serve, ping, tail and stats, configured by the project
-settings, each overridable by a flag."""
+"""`logserver` (or `python -m logserver`): serve, ping, tail and stats.
+
+It stands alone, for any program in any language: each option is a flag or a `LOGSERVER_*`
+variable, and nothing else is read (`dev run logserver` passes the project settings as flags).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from typing import Annotated
 
 import typer
 
-from app.settings import Settings, get_settings
 from logserver.client import ping as ping_server
 from logserver.console import ColourChoice, wants_colour
 from logserver.reader import Record, records
@@ -25,47 +27,26 @@ from logserver.tail import Follower, RecordFilter, backlog, printer, since_times
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
-DirOption = Annotated[Path | None, typer.Option("--dir", help="Log folder [LOG_BASE_PATH].")]
-HostOption = Annotated[str | None, typer.Option(help="Address [LOGSERVER_HOST, 127.0.0.1].")]
-PortOption = Annotated[int | None, typer.Option(help="Port [LOGSERVER_PORT, 7779+PORT_OFFSET].")]
-TokenOption = Annotated[str | None, typer.Option(help="Shared token [LOGSERVER_TOKEN].")]
+DEFAULT_DIR = Path(".state") / "logs"  # a checkout's default LOG_BASE_PATH, from its root
+
+DirOption = Annotated[
+    Path, typer.Option("--dir", envvar="LOGSERVER_DIR", help="Log folder.", show_default=True)
+]
+HostOption = Annotated[str, typer.Option(envvar="LOGSERVER_HOST", help="Address.")]
+PortOption = Annotated[int, typer.Option(envvar="LOGSERVER_PORT", min=1, max=65535, help="Port.")]
+TokenOption = Annotated[
+    str | None, typer.Option(envvar="LOGSERVER_TOKEN", help="Shared token (empty: none).")
+]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def server_config(
-    settings: Settings,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    directory: Path | None = None,
-    rotate_bytes: int | None = None,
-    retention_days: int | None = None,
-    token: str | None = None,
-) -> ServerConfig:
-    """The server's config: the settings, with any override given."""
-    storage = StorageConfig(
-        base=(directory or settings.logs_dir).resolve(),
-        rotate_bytes=rotate_bytes or settings.log_rotate_bytes,
-        retention_days=retention_days or settings.log_retention_days,
-    )
-    return ServerConfig(
-        storage=storage,
-        host=host or settings.logserver_host,
-        port=port or settings.port("logserver_port"),
-        token=token if token is not None else settings.logserver_token_value,
-    )
-
-
-def serve(settings: Settings, **overrides: object) -> None:
-    """Runs the log server in the foreground until SIGTERM or SIGINT, its own logs on stderr.
-
-    `overrides` are those of `server_config` (host, port, directory, rotate_bytes, ...).
-    """
-    config = server_config(settings, **overrides)  # type: ignore[arg-type]
+def serve(config: ServerConfig, log_level: str = "INFO") -> None:
+    """Runs the log server in the foreground until SIGTERM or SIGINT, its own logs on stderr."""
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter(component="logserver", stream="logserver"))
     logger = logging.getLogger("logserver")
     logger.addHandler(handler)
-    logger.setLevel(settings.log_level)
+    logger.setLevel(log_level)
     logger.propagate = False
     run(config)
 
@@ -79,41 +60,44 @@ def serve_argv(port: int, directory: Path, *options: str) -> list[str]:
 
 @cli.command("serve")
 def serve_command(
-    host: HostOption = None,
-    port: PortOption = None,
-    directory: DirOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 7779,
+    directory: DirOption = DEFAULT_DIR,
     rotate_bytes: Annotated[
-        int | None, typer.Option(help="Rotate a file at this size [LOG_ROTATE_BYTES].")
-    ] = None,
+        int,
+        typer.Option(envvar="LOGSERVER_ROTATE_BYTES", min=1024, help="Rotate a file at this size."),
+    ] = 64 * 1024 * 1024,
     retention_days: Annotated[
-        int | None, typer.Option(help="Delete files older than this [LOG_RETENTION_DAYS].")
-    ] = None,
+        int,
+        typer.Option(envvar="LOGSERVER_RETENTION_DAYS", min=1, help="Delete older files."),
+    ] = 14,
     token: TokenOption = None,
+    log_level: Annotated[
+        str, typer.Option(envvar="LOGSERVER_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = "INFO",
 ) -> None:
     """Run the log server in the foreground (SIGTERM or Ctrl-C stops it cleanly)."""
+    if log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"{log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
+    storage = StorageConfig(
+        base=directory.resolve(), rotate_bytes=rotate_bytes, retention_days=retention_days
+    )
     serve(
-        get_settings(),
-        host=host,
-        port=port,
-        directory=directory,
-        rotate_bytes=rotate_bytes,
-        retention_days=retention_days,
-        token=token,
+        ServerConfig(storage=storage, host=host, port=port, token=token or None), log_level.upper()
     )
 
 
 @cli.command()
 def ping(
-    host: HostOption = None,
-    port: PortOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 7779,
     token: TokenOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = 2.0,
 ) -> None:
     """Exit 0 if the log server answers (a readiness probe), 1 otherwise."""
-    config = server_config(get_settings(), host=host, port=port, token=token)
-    address = f"{config.host}:{config.port}"
+    address = f"{host}:{port}"
     try:
-        ping_server(config.host, config.port, config.token, timeout)
+        ping_server(host, port, token or None, timeout)
     except (OSError, ValueError) as error:
         typer.echo(f"error: log server at {address} does not answer: {error}", err=True)
         raise typer.Exit(1) from None
@@ -131,11 +115,11 @@ def tail(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print new ones.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The records as stored.")] = False,
     color: Annotated[ColourChoice, typer.Option(help="auto: on a terminal.")] = "auto",
-    directory: DirOption = None,
+    directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Print stored records readably (or as stored), oldest first, filtered; with -f, follow
     every stream (or those given)."""
-    base = directory or get_settings().logs_dir
+    base = directory
     try:
         matches = RecordFilter(request_id=request_id, component=component, min_level=level)
         cutoff = since_timestamp(since, datetime.now(UTC)) if since else ""
@@ -166,10 +150,10 @@ def _follow(follower: Follower, matches: RecordFilter, show: Callable[[Record], 
 def stats(
     since: Annotated[str | None, typer.Option(help="Received in the last 90s/15m/1h/2d.")] = None,
     stream: Annotated[str, typer.Option(help="The stream of access records.")] = "access",
-    directory: DirOption = None,
+    directory: DirOption = DEFAULT_DIR,
 ) -> None:
     """Per route: requests, p50/p95/p99 duration (ms), and 2xx/3xx/4xx/5xx counts."""
-    base = directory or get_settings().logs_dir
+    base = directory
     try:
         cutoff = since_timestamp(since, datetime.now(UTC)) if since else ""
     except ValueError as error:

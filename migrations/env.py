@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import Base
-from app.settings import get_settings
+from core.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

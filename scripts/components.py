@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 from scripts import postgres, redis_server
 from scripts.launch import VENV_BIN, LaunchError, ensure_port_free, exec_command
 from worker import node_name
@@ -146,10 +146,21 @@ def flower_credentials(settings: Settings) -> str | None:
 
 
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    """The log server (`python -m logserver serve`); extra args are its flags (--port, --dir...)."""
+    """The log server (`python -m logserver serve`), given the project settings as its flags (it
+    reads no settings of its own); extra args are more flags (--port, --dir ...), which win."""
     if "--port" not in args:
         ensure_port_free("logserver", settings.logserver_host, settings.port("logserver_port"))
-    run_python("logserver", ["serve", *args], debug)
+    flags = [
+        *("--host", settings.logserver_host),
+        *("--port", str(settings.port("logserver_port"))),
+        *("--dir", str(settings.logs_dir)),
+        *("--rotate-bytes", str(settings.log_rotate_bytes)),
+        *("--retention-days", str(settings.log_retention_days)),
+        *("--log-level", settings.log_level),
+    ]
+    # The token by the environment, so that it stays out of `ps`.
+    os.environ["LOGSERVER_TOKEN"] = settings.logserver_token_value or ""
+    run_python("logserver", ["serve", *flags, *args], debug)
 
 
 def _service(launch: Callable[[Settings, Sequence[str]], None]) -> Runner:

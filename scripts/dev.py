@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from app.settings import ROOT, get_settings
+from core.settings import ROOT, get_settings
 from scripts import components, db, doctor, stack
 from scripts.components import RUNNERS
 
@@ -69,7 +69,7 @@ console = Console()
 @sql_cli.command("list")
 def sql_list() -> None:
     """List every query: name, operation, parameters, description."""
-    from scripts import sql  # here, as bench below: asyncpg and aiosql slow every `dev run`
+    from scripts import sql  # here: asyncpg and aiosql would slow every `dev run`
 
     sql.list_queries(console)
 
@@ -141,41 +141,6 @@ def doctor_command() -> None:
 
     if not doctor.diagnose(report):
         raise typer.Exit(1)
-
-
-@cli.command()
-def bench(
-    duration: Annotated[int, typer.Option(min=1, help="Seconds per endpoint, over 2 rounds.")] = 10,
-    connections: Annotated[int, typer.Option(min=1, help="wrk's open connections (-c).")] = 64,
-    threads: Annotated[int, typer.Option(min=1, help="wrk's threads (-t).")] = 2,
-    workers: Annotated[
-        int, typer.Option(min=1, envvar="WORKERS", help="API worker processes (API_WORKERS).")
-    ] = 1,
-    tiny: Annotated[
-        bool,
-        typer.Option(
-            "--tiny", help="1 s per endpoint, 4 connections; output under .state/bench/tiny."
-        ),
-    ] = False,
-    dev_loop: Annotated[
-        bool,
-        typer.Option(
-            "--dev-loop", help="Instead: cold start, reload, worker restart, log server figures."
-        ),
-    ] = False,
-) -> None:
-    """Benchmark the API under wrk (production server settings) against a raw ASGI baseline."""
-    from scripts import bench as bench_module  # here: its imports are needed by no other command
-
-    settings = get_settings()
-    if dev_loop:
-        from scripts import bench_devloop
-
-        bench_devloop.run(settings)
-    elif tiny:
-        bench_module.run(settings, bench_module.Options.tiny_run(workers))
-    else:
-        bench_module.run(settings, bench_module.Options(duration, connections, threads, workers))
 
 
 def main() -> None:

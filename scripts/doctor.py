@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.settings import DEFAULT_PORTS, ROOT, Settings, SettingsError, load_settings
+from core.settings import DEFAULT_PORTS, ROOT, Settings, SettingsError, load_settings
 from scripts import postgres, stack
 from scripts.launch import LaunchError, ensure_port_free, tool_path
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from app.settings import ROOT
+from core.settings import ROOT
 
 TOOLS_BIN = ROOT / ".tools" / "bin"
 UV_BIN = ROOT / ".tools" / "uv" / "bin"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from app.settings import Settings
+from core.settings import Settings
 from scripts.launch import LaunchError, ensure_port_free, ensure_socket_path, exec_command
 
 MAJOR = 15

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.settings import Settings
+from core.settings import Settings
 from scripts.launch import LaunchError, ensure_port_free, ensure_socket_path, exec_command
 
 

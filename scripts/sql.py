@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.db.queries import load_queries
-from app.settings import Settings
+from core.settings import Settings
 from scripts.launch import LaunchError
 
 CONVERTERS: dict[str, Any] = {

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from app.settings import DEFAULT_PORTS, ROOT, Settings
+from core.settings import DEFAULT_PORTS, ROOT, Settings
 from scripts import postgres
 from scripts.launch import UNIX_SOCKET_MAX, LaunchError, exec_command, tool_path
 

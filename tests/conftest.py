@@ -6,42 +6,24 @@ and the raw-SQL paths are isolated alike; Redis is flushed between tests.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 
-import asyncpg
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import ROOT, Settings, load_settings
-from scripts.bench_report import record_suite_run
-from tests.support import ServiceProcess, free_port
-
-DEV = str(ROOT / ".venv" / "bin" / "dev")
-TEST_STATE = ROOT / ".state" / "test"
-# Durability does not matter for throwaway test data; speed does.
-POSTGRES_TEST_ARGS = (
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
-)
-
-
-def settings_env(overrides: dict[str, str]) -> dict[str, str]:
-    """The environment a subprocess needs to see the same settings as `load_settings(**...)`."""
-    return {**os.environ, **overrides}
+from core.settings import ROOT, Settings, load_settings
+from scripts.supervise import postgres_ready, redis_ping
+from tests.support.paths import DEV, TEST_STATE
+from tests.support.processes import ServiceProcess, free_port
+from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, settings_env
 
 
 @pytest.fixture(scope="session")
@@ -72,29 +54,9 @@ def services(service_overrides: dict[str, str]) -> Iterator[Settings]:
     )
     redis_server = ServiceProcess("redis", [DEV, "run", "redis"], env, log_dir)
     with postgres, redis_server:
-        postgres.wait_until(lambda: _postgres_answers(settings), timeout=60)
-        redis_server.wait_until(lambda: _redis_answers(settings), timeout=30)
+        postgres.wait_until(lambda: postgres_ready(settings), timeout=60)
+        redis_server.wait_until(lambda: redis_ping(settings), timeout=30)
         yield settings
-
-
-def _postgres_answers(settings: Settings) -> bool:
-    async def probe() -> None:
-        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
-        await connection.close()
-
-    try:
-        asyncio.run(probe())
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    return True
-
-
-def _redis_answers(settings: Settings) -> bool:
-    try:
-        with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
-            return bool(client.ping())
-    except redis.ConnectionError:
-        return False
 
 
 TEMPLATE_DB = "app_template"
@@ -135,17 +97,6 @@ def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
     admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def admin_sql(settings: Settings, statement: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The app, with its lifespan running, on the test's own database."""
@@ -155,17 +106,3 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 def pytest_report_header() -> str:
     return f"python {sys.version.split()[0]}; state under {TEST_STATE}"
-
-
-_session_began = time.monotonic()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A run of the whole suite leaves its wall time where `make bench-dev` reports it from."""
-    whole = session.config.args in ([], [str(ROOT / "tests")], ["tests"])
-    if not whole or exitstatus != 0 or session.config.option.collectonly:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    passed = len(reporter.stats.get("passed", [])) if reporter is not None else 0
-    if passed:
-        record_suite_run(time.monotonic() - _session_began, passed)

@@ -1,24 +1,24 @@
-"""The Celery app, built from the project settings: broker and results on the project's Redis.
+"""The worker's Celery app: the client of core.celery_client (broker, results, publish hook) plus
+the tasks, beat's schedule, and the signals of worker and beat.
 
 `celery -A worker.celery_app` finds `app` here; it is built on first access, so importing this
-module (as the api does, for `create_celery`) reads no settings.
+module reads no settings.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery, signals
 
-from app.logging_setup import configure_logging
-from app.settings import Settings, get_settings
+from core.celery_client import create_client, settings_of
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
 from worker import readiness, request_ids
 from worker.schedule import DEFAULT_SCHEDULE, schedule_file
 
 TASK_MODULES = ["worker.tasks"]
-RESULT_BACKEND = "worker.results:PolledRedisBackend"
 SCHEDULER = "worker.schedule:StateDirScheduler"
 
 
@@ -29,22 +29,11 @@ def create_celery(
     `schedule` (`DEFAULT_SCHEDULE` unless given)."""
     settings = settings or get_settings()
     _connect_signals()
-    celery = Celery(
-        "worker",
-        broker=settings.redis_db_url(settings.celery_broker_db),
-        backend=f"{RESULT_BACKEND}+{settings.redis_db_url(settings.celery_result_db)}",
-        include=TASK_MODULES,
-    )
+    celery = create_client(settings)
     celery.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        timezone="UTC",
-        enable_utc=True,
-        # Report STARTED, and keep name, args and retries with each result (Flower, the tests).
+        include=TASK_MODULES,
+        # Report STARTED (and, as the client asks, keep name, args and retries with each result).
         task_track_started=True,
-        result_extended=True,
-        result_expires=timedelta(days=1),
         # A task is acknowledged once it is done, so a worker killed mid-task does not lose it;
         # tasks are small and idempotent, and a worker takes one at a time per process.
         task_acks_late=True,
@@ -53,25 +42,15 @@ def create_celery(
         task_time_limit=90,
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=True,
-        task_send_sent_event=True,
         # Logging is the project's (`_worker_starting`): Celery must not replace root's handlers.
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
-        redis_socket_connect_timeout=5,
-        redis_socket_timeout=10,
         beat_schedule=DEFAULT_SCHEDULE if schedule is None else schedule,
         beat_scheduler=SCHEDULER,
         beat_schedule_filename=str(schedule_file(settings)),
     )
-    celery.project_settings = settings
     return celery
-
-
-def settings_of(celery: Celery) -> Settings:
-    """The project settings `celery` was built from (tasks read theirs from their app)."""
-    settings: Settings = celery.project_settings
-    return settings
 
 
 @lru_cache(maxsize=1)

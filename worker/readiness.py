@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 
 FILE_NAME = "worker.ready"
 

@@ -9,17 +9,18 @@ from typing import Any
 from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 
-from app.settings import Settings
+from core.settings import Settings
+from core.tasks import celery_name
 
 SCHEDULE_FILE = "beat-schedule"
 
 DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
     "record-user-stats": {
-        "task": "worker.tasks.record_user_stats",
+        "task": celery_name("user_stats"),
         "schedule": timedelta(minutes=5),
     },
     "prune-log-files": {
-        "task": "worker.tasks.prune_log_files",
+        "task": celery_name("prune_log_files"),
         "schedule": crontab(minute=17),  # hourly, off the top of the hour
     },
 }

@@ -1,5 +1,6 @@
 """The background tasks. Each is small, takes ids (not objects) and declares its retries here;
-whoever queues one does so after committing the data it reads."""
+whoever queues one does so after committing the data it reads. Each is registered under the name
+its contract gives (core.tasks), whatever module it lives in."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import redis.exceptions
 import sqlalchemy.exc
 from celery import Task, shared_task
 
+from core.celery_client import settings_of
+from core.tasks import celery_name
 from worker import log_files, users
-from worker.celery_app import settings_of
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,13 @@ TRANSIENT: tuple[type[Exception], ...] = (
 # Celery has no type hints: mypy cannot see through its decorator.
 
 
-@shared_task  # type: ignore[untyped-decorator]
+@shared_task(name=celery_name("ping"))  # type: ignore[untyped-decorator]
 def ping() -> str:
     return "pong"
 
 
 @shared_task(  # type: ignore[untyped-decorator]
+    name=celery_name("user_report"),
     bind=True,
     autoretry_for=TRANSIENT,
     max_retries=3,
@@ -53,6 +56,7 @@ def build_user_report(self: Task, user_id: int) -> dict[str, Any]:
 
 
 @shared_task(  # type: ignore[untyped-decorator]
+    name=celery_name("user_stats"),
     bind=True,
     autoretry_for=TRANSIENT,
     max_retries=3,
@@ -68,6 +72,7 @@ def record_user_stats(self: Task) -> dict[str, Any]:
 
 
 @shared_task(  # type: ignore[untyped-decorator]
+    name=celery_name("prune_log_files"),
     bind=True,
     autoretry_for=(OSError,),
     max_retries=2,

@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from app.db.queries import load_queries
 from app.models import User
 from app.services import users
-from app.settings import Settings
+from core.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 10
 PROFILE_FIELDS = ("age", "mobile", "address")

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import asyncpg
+from celery import Celery
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.resources import Resources
-from app.settings import Settings
+from core.settings import Settings
 
 
 async def get_resources(request: Request) -> Resources:
@@ -44,11 +45,16 @@ async def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
+async def get_celery(resources: ResourcesDep) -> Celery:
+    return resources.celery
+
+
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     async with resources.sessions() as session:
         yield session
 
 
+CeleryDep = Annotated[Celery, Depends(get_celery)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 QueriesDep = Annotated[Any, Depends(get_queries)]
 RedisDep = Annotated[Redis, Depends(get_redis)]

@@ -6,7 +6,7 @@ costs a match on each request.
 
 from fastapi import APIRouter
 
-from app.api.routes import tasks, user, users
+from app.api.routes import benchmark, tasks, users
 
 API_PREFIX = "/api/v1"
-ROUTERS: tuple[APIRouter, ...] = (user.router, users.router, tasks.router)
+ROUTERS: tuple[APIRouter, ...] = (benchmark.router, users.router, tasks.router)

@@ -1,20 +1,11 @@
-"""API shapes of background tasks: the arguments each queueable task takes, and a task's state."""
+"""API shapes of background tasks: a queued task's id, and a task's state (the arguments each
+task takes are part of its contract, core.tasks)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-UserId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-
-
-class NoArguments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class UserReportArguments(NoArguments):
-    user_id: UserId
+from pydantic import BaseModel
 
 
 class TaskQueued(BaseModel):

@@ -3,7 +3,6 @@ trip, retries while the broker is away), so they run in a worker thread, off the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,22 +12,8 @@ from kombu.exceptions import OperationalError
 from pydantic import BaseModel, ValidationError
 
 from app.errors import ApiError
-from app.schemas.task import NoArguments, UserReportArguments
+from core.tasks import QUEUEABLE
 
-
-@dataclass(frozen=True)
-class Queueable:
-    """A task the API may queue: the Celery task's name and the arguments it takes."""
-
-    task: str
-    arguments: type[BaseModel]
-
-
-QUEUEABLE: dict[str, Queueable] = {
-    "ping": Queueable("worker.tasks.ping", NoArguments),
-    "user_report": Queueable("worker.tasks.build_user_report", UserReportArguments),
-    "user_stats": Queueable("worker.tasks.record_user_stats", NoArguments),
-}
 ERROR_STATES = frozenset({states.FAILURE, states.RETRY})
 
 
@@ -50,7 +35,7 @@ def validate(*, name: str, arguments: dict[str, Any]) -> BaseModel:
 async def enqueue(*, celery: Celery, name: str, arguments: BaseModel) -> str:
     """Queues task `name` (after `validate`) and returns its id. Call it after the commit of
     whatever the task reads, so that the worker finds it."""
-    send = partial(celery.send_task, QUEUEABLE[name].task, kwargs=arguments.model_dump())
+    send = partial(celery.send_task, QUEUEABLE[name].celery_name, kwargs=arguments.model_dump())
     try:
         result = await to_thread.run_sync(send)
     except OperationalError as error:

@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.logging_setup import configure_logging, reset_logging
 from app.main import create_app
-from app.settings import Settings, load_settings
+from core.logging import configure_logging, reset_logging
+from core.settings import Settings, load_settings
 from logserver.client import LogServerHandler
 from logserver.reader import records
-from tests.logserver.process import LogServerProcess
+from tests.support.logserver import LogServerProcess
 
 
 async def _work() -> dict[str, bool]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
-from tests.support import free_port
+from core.settings import Settings
+from tests.support.processes import free_port
 
 
 def test_health_and_ready(client: TestClient) -> None:

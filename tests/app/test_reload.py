@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from app.settings import ROOT
-from scripts.bench_processes import server_pids
-from tests.conftest import DEV
-from tests.support import ServiceProcess, free_port
+from core.settings import ROOT
+from scripts.supervise import server_pids
+from tests.support.paths import DEV
+from tests.support.processes import ServiceProcess, free_port
 
-ROUTE = ROOT / "app" / "api" / "routes" / "user.py"
+ROUTE = ROOT / "app" / "api" / "routes" / "benchmark.py"
 GREETING = b'message = f"Hello, {name}!"'
 RELOAD_SECONDS = 30
 
@@ -64,7 +64,7 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
     assert "Reloader holds" in log, log  # the second server was forked with the libraries loaded
     assert log.count('"message":"Started server process') == 3, log
     libraries = (tmp_path / "state" / "run" / "api-libraries.txt").read_text().split()
-    project = {"app", "worker", "logserver", "scripts"}
+    project = {"core", "app", "worker", "logserver", "scripts"}
     assert "fastapi" in libraries and not project & {name.split(".")[0] for name in libraries}
 
     # The next run loads that list before its first server.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import DEFAULT_PORTS, ROOT, SettingsError, load_settings
+from core.settings import DEFAULT_PORTS, ROOT, SettingsError, load_settings
 
 
 def test_port_offset_shifts_every_default_port() -> None:

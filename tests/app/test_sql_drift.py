@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.queries import load_queries
 from app.models import Base
-from app.settings import Settings
+from core.settings import Settings
 
 QUERIES = load_queries()
 NAMES = sorted(name for name in QUERIES.available_queries if not name.endswith("_cursor"))

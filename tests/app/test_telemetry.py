@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.support import free_port
+from tests.support.processes import free_port
 
 SPANS_OF_A_GREETING = """
 from fastapi.testclient import TestClient

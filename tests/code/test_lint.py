@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from app.settings import ROOT
+from core.settings import ROOT
 
 BIN = ROOT / ".venv" / "bin"
 

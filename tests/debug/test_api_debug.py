@@ -10,19 +10,19 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.settings import ROOT
-from tests.conftest import DEV, TEST_STATE
-from tests.debug.conftest import (
+from core.settings import ROOT
+from tests.debug.dap import DapClient
+from tests.debug.sessions import (
     attach,
     attach_config,
     follow_subprocesses,
     line_of,
     stopped_frame,
 )
-from tests.debug.dap import DapClient
-from tests.support import ServiceProcess, free_port, listening_addresses
+from tests.support.paths import DEV, TEST_STATE
+from tests.support.processes import ServiceProcess, free_port, listening_addresses
 
-ROUTE = ROOT / "app" / "api" / "routes" / "user.py"
+ROUTE = ROOT / "app" / "api" / "routes" / "benchmark.py"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from app.settings import COMPONENTS, DEFAULT_PORTS, ROOT
+from core.settings import COMPONENTS, DEFAULT_PORTS, ROOT
 
 
 def load_jsonc(name: str) -> Any:

@@ -7,10 +7,11 @@ import os
 import socket
 from pathlib import Path
 
-from app.settings import ROOT, Settings
-from tests.conftest import DEV, TEST_STATE, settings_env
-from tests.debug.conftest import attach, attach_config, line_of, stopped_frame
-from tests.support import ServiceProcess, free_port, listening_addresses, wait_for
+from core.settings import ROOT, Settings
+from tests.debug.sessions import attach, attach_config, line_of, stopped_frame
+from tests.support.paths import DEV, TEST_STATE
+from tests.support.processes import ServiceProcess, free_port, listening_addresses, wait_for
+from tests.support.services import settings_env
 from worker.celery_app import create_celery
 
 TASKS = ROOT / "worker" / "tasks.py"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.settings import DEFAULT_PORTS
+from core.settings import DEFAULT_PORTS
 from tests.env import dockerfile
 from tests.env.conftest import ROOT, DevcontainerCli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.logserver.process import LogServerProcess
+from tests.support.logserver import LogServerProcess
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from logserver.probe import answers
 from logserver.probe import main as probe_main
 from logserver.protocol import auth_line, sync_line
 from logserver.reader import records
-from tests.logserver.process import LogServerProcess, server_env
-from tests.support import free_port
+from tests.support.logserver import LogServerProcess, server_env
+from tests.support.processes import free_port
 
 
 def refused_start(directory: Path, *options: str) -> list[str]:

@@ -11,7 +11,7 @@ import orjson
 from logserver.client import ping
 from logserver.protocol import MAX_LINE_BYTES, sync_line
 from logserver.reader import records
-from tests.logserver.process import LogServerProcess
+from tests.support.logserver import LogServerProcess
 
 
 def _exchange(sock: socket.socket, data: bytes) -> dict[str, object]:

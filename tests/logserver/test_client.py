@@ -17,8 +17,8 @@ import pytest
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.reader import records
 from logserver.records import ContextFilter, JsonFormatter, StderrHandler
-from tests.logserver.process import LogServerProcess
-from tests.support import free_port
+from tests.support.logserver import LogServerProcess
+from tests.support.processes import free_port
 
 trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
 

@@ -13,7 +13,7 @@ import pytest
 
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.reader import records
-from tests.logserver.process import LogServerProcess
+from tests.support.logserver import LogServerProcess
 
 SENDERS = 8
 

@@ -9,9 +9,9 @@ import subprocess
 from fastapi.testclient import TestClient
 
 from app.db.queries import load_queries
-from app.settings import DEFAULT_PORTS, Settings
-from tests.conftest import DEV
-from tests.support import free_port
+from core.settings import DEFAULT_PORTS, Settings
+from tests.support.paths import DEV
+from tests.support.processes import free_port
 
 
 def dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import DEV
+from tests.support.paths import DEV
 
 
 def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

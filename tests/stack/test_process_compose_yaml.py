@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.settings import ROOT
+from core.settings import ROOT
 from scripts import stack
 from scripts.launch import TOOLS_BIN
 

@@ -12,10 +12,16 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from app.settings import DEFAULT_PORTS, Settings, load_settings
+from core.settings import DEFAULT_PORTS, Settings, load_settings
 from scripts import stack
-from tests.conftest import DEV, TEST_STATE
-from tests.support import ServiceProcess, free_port, pids_with_env, port_is_bound, wait_for
+from tests.support.paths import DEV, TEST_STATE
+from tests.support.processes import (
+    ServiceProcess,
+    free_port,
+    port_is_bound,
+    processes_with_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -59,7 +65,7 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     assert up.process is not None
     assert up.process.wait(timeout=60) == 0, up.output()[-3000:]
     wait_for(
-        lambda: not pids_with_env("STATE_DIR", str(settings.state_dir)),
+        lambda: not processes_with_env("STATE_DIR", str(settings.state_dir)),
         timeout=15,
         what="every process of the stack to exit",
     )

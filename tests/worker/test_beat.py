@@ -9,8 +9,8 @@ import orjson
 import redis
 from celery import Celery
 
-from app.settings import ROOT, Settings
-from tests.support import ServiceProcess
+from core.settings import ROOT, Settings
+from tests.support.processes import ServiceProcess
 from tests.worker.short_schedule import SCHEDULE
 from worker.schedule import schedule_file
 from worker.users import STATS_KEY

@@ -6,11 +6,11 @@ import httpx2 as httpx
 import pytest
 from pydantic import SecretStr
 
-from app.settings import Settings
+from core.settings import Settings
 from scripts.components import flower_credentials
 from scripts.launch import LaunchError
-from tests.conftest import DEV
-from tests.support import ServiceProcess, free_port, listening_addresses
+from tests.support.paths import DEV
+from tests.support.processes import ServiceProcess, free_port, listening_addresses
 
 FLOWER_SECONDS = 30
 

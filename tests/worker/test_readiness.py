@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from app.settings import ROOT, Settings
-from tests.conftest import DEV
-from tests.support import ServiceProcess
-from tests.worker.conftest import WORKER_READY_SECONDS
+from core.settings import ROOT, Settings
+from tests.support.paths import DEV
+from tests.support.processes import ServiceProcess
+from tests.support.worker import WORKER_READY_SECONDS
 from worker.readiness import ready_file
 
 

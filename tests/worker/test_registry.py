@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.services.tasks import QUEUEABLE
-from app.settings import Settings
+from core.settings import Settings
+from core.tasks import QUEUEABLE
 from worker.celery_app import create_celery
 from worker.schedule import DEFAULT_SCHEDULE
 
@@ -12,7 +12,7 @@ def test_every_task_the_api_or_beat_names_is_a_worker_task(worker_settings: Sett
     celery = create_celery(worker_settings)
     try:
         celery.loader.import_default_modules()
-        named = {queueable.task for queueable in QUEUEABLE.values()}
+        named = {queueable.celery_name for queueable in QUEUEABLE.values()}
         named |= {entry["task"] for entry in DEFAULT_SCHEDULE.values()}
         assert named <= set(celery.tasks)
     finally:

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from celery import Celery
 
-from app.settings import ROOT, Settings
-from tests.support import wait_for
-from tests.worker.conftest import running_worker, worker_pid
+from core.settings import ROOT, Settings
+from tests.support.processes import wait_for
+from tests.support.worker import running_worker, worker_pid
 from worker.celery_app import create_celery
 
 RESTART_SECONDS = 40

@@ -9,9 +9,9 @@ from celery import Celery
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
-from tests.support import ServiceProcess, free_port, wait_for
-from tests.worker.conftest import json_lines, running_worker, wait_for_task
+from core.settings import Settings
+from tests.support.processes import ServiceProcess, free_port, wait_for
+from tests.support.worker import json_lines, running_worker, wait_for_task
 from worker.celery_app import create_celery
 
 pytestmark = pytest.mark.usefixtures("worker")

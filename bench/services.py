@@ -5,25 +5,26 @@ server settings (`python -m app`, as the runtime image runs it), and the raw ASG
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import json
 import os
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import redis
 
-from app.settings import ROOT, Settings, load_settings
-from scripts.bench_processes import Supervised, run_checked
+from core.settings import ROOT, Settings, load_settings
 from scripts.launch import VENV_BIN, free_port
+from scripts.supervise import (
+    Supervised,
+    http_ok,
+    logserver_answers,
+    postgres_ready,
+    redis_ping,
+    run_checked,
+)
 
 DEV = str(VENV_BIN / "dev")
 SEED_USERS = 1000
@@ -48,11 +49,6 @@ class Ports:
         return asdict(self)
 
 
-def has_logserver() -> bool:
-    """Whether the `logserver` package can serve yet (the api ships its access log there)."""
-    return importlib.util.find_spec("logserver.server") is not None
-
-
 def environment(state_dir: Path, ports: Ports, workers: int) -> dict[str, str]:
     """What every bench process sees: production settings, the bench's own state and ports."""
     return {
@@ -70,7 +66,7 @@ def environment(state_dir: Path, ports: Ports, workers: int) -> dict[str, str]:
         "REDIS_PORT": str(ports.redis),
         "LOGSERVER_HOST": "127.0.0.1",
         "LOGSERVER_PORT": str(ports.logserver),
-        "LOGSERVER_ENABLED": str(has_logserver()).lower(),
+        "LOGSERVER_ENABLED": "true",
         "LOG_BASE_PATH": str(state_dir / "logs"),
         "DEBUG": "",
     }
@@ -107,61 +103,25 @@ def start(stack: ExitStack, env: dict[str, str], log_dir: Path, ports: Ports) ->
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
-    """Postgres, Redis and (once it exists) the log server, each through its own launcher."""
+    """Postgres, Redis and the log server, each through its own launcher."""
     # SIGINT is Postgres's fast shutdown: it does not wait for the api's pooled connections.
     postgres = launch("postgres", [DEV, "run", "postgres"], signal.SIGINT)
     redis_server = launch("redis", [DEV, "run", "redis"])
-    if has_logserver():
-        from logserver.client import ping
-
-        logserver = launch("logserver", [sys.executable, "-m", "logserver", "serve"])
-        port = settings.port("logserver_port")
-        logserver.wait_until(
-            lambda: _answers(lambda: ping("127.0.0.1", port)), START_TIMEOUT, "answering a sync"
-        )
-    else:
-        print("--> no log server yet (logserver.server is missing): the api logs to stderr")
-    postgres.wait_until(
-        lambda: _answers(lambda: _probe_postgres(settings)), START_TIMEOUT, "accepting connections"
-    )
-    redis_server.wait_until(
-        lambda: _answers(lambda: _probe_redis(settings)), START_TIMEOUT, "answering PING"
-    )
+    logserver = launch("logserver", [DEV, "run", "logserver"])
+    port = settings.port("logserver_port")
+    logserver.wait_until(lambda: logserver_answers(port), START_TIMEOUT, "answering a sync")
+    postgres.wait_until(lambda: postgres_ready(settings), START_TIMEOUT, "accepting connections")
+    redis_server.wait_until(lambda: redis_ping(settings), START_TIMEOUT, "answering PING")
 
 
 def start_servers(launch: Launch, ports: Ports) -> None:
     """The api as the runtime image runs it, and the baseline with the same server options."""
     api = launch("api", [sys.executable, "-m", "app"])
     baseline = launch(
-        "baseline", [sys.executable, "-m", "scripts.bench_baseline"], API_PORT=str(ports.baseline)
+        "baseline", [sys.executable, "-m", "bench.baseline"], API_PORT=str(ports.baseline)
     )
-    api.wait_until(lambda: _serves(f"http://127.0.0.1:{ports.api}/ready"), START_TIMEOUT, "/ready")
-    baseline.wait_until(lambda: _serves(f"http://127.0.0.1:{ports.baseline}/"), START_TIMEOUT, "/")
-
-
-def _serves(url: str) -> bool:
-    return get(url)[0] == 200
-
-
-def _answers(probe: Callable[[], object]) -> bool:
-    try:
-        probe()
-    except (OSError, ValueError, asyncpg.PostgresError, redis.RedisError):
-        return False
-    return True
-
-
-def _probe_postgres(settings: Settings) -> None:
-    async def connect() -> None:
-        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
-        await connection.close()
-
-    asyncio.run(connect())
-
-
-def _probe_redis(settings: Settings) -> None:
-    with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
-        client.ping()
+    api.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports.api}/ready"), START_TIMEOUT, "/ready")
+    baseline.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports.baseline}/"), START_TIMEOUT, "/")
 
 
 def prepare_database(env: dict[str, str], settings: Settings) -> None:
@@ -193,14 +153,3 @@ async def _seed(settings: Settings) -> None:
         await connection.execute("analyze users")
     finally:
         await connection.close()
-
-
-def get(url: str) -> tuple[int, Any]:
-    """Status and JSON body of GET url (status 0 when nothing answers)."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except (OSError, ValueError):
-        return 0, None

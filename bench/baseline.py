@@ -1,6 +1,6 @@
 """The raw ASGI baseline of `make bench`: the greeting's JSON with no framework in between.
 
-`python -m scripts.bench_baseline` serves it with exactly the uvicorn options the api gets from
+`python -m bench.baseline` serves it with exactly the uvicorn options the api gets from
 `app.server.uvicorn_options` (loop, http, workers, access log, headers ...), so the two cannot
 drift apart.
 """
@@ -12,10 +12,10 @@ from typing import Any
 import uvicorn
 
 from app.server import uvicorn_options
-from app.settings import get_settings
+from core.settings import get_settings
 
 BODY = b'{"message":"Hello, World!"}'
-TARGET = "scripts.bench_baseline:create_app"
+TARGET = "bench.baseline:create_app"
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
 
 

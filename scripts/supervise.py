@@ -1,25 +1,39 @@
-"""The processes a bench starts: each in its own process group, output in a log file, and stopped
-for sure (the whole group) on the way out, so that no process or port outlives the run."""
+"""Supervising the processes a bench or a test starts, and probing them.
+
+Each runs in its own process group with its output in a log file, and is stopped for sure (the
+whole group) on the way out, so that no process or port outlives the run. The probes say whether a
+service answers: an HTTP URL, Postgres, Redis, the log server.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self
 
+import asyncpg
+import redis
+
+from core.settings import Settings
+from logserver.client import ping
 from scripts.launch import LaunchError
 
 HOST = "127.0.0.1"
 
 
-class BenchError(LaunchError):
-    """The bench cannot go on: one line saying why (and where the logs are)."""
+class SupervisionError(LaunchError):
+    """A supervised process died or did not get ready in time: one line saying why (and where
+    its log is)."""
 
 
 def wait_for(
@@ -29,7 +43,7 @@ def wait_for(
     began = time.monotonic()
     while not condition():
         if time.monotonic() - began > timeout:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise SupervisionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
     return time.monotonic() - began
 
@@ -94,7 +108,7 @@ class Supervised:
         def ready_or_dead() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise BenchError(
+                raise SupervisionError(
                     f"{self.name} exited with {self.process.returncode} before "
                     f"{what}; its log ({self.log_path}) ends:\n{self.tail()}"
                 )
@@ -169,7 +183,7 @@ def run_checked(
     )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
-        raise BenchError(f"{what} failed ({result.returncode}):\n{tail}")
+        raise SupervisionError(f"{what} failed ({result.returncode}):\n{tail}")
     return result.stdout
 
 
@@ -237,3 +251,51 @@ def stopped_by_sigterm() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def get(url: str, timeout: float = 5) -> tuple[int, Any]:
+    """Status and JSON body of GET url (status 0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (OSError, ValueError):
+        return 0, None
+
+
+def http_ok(url: str) -> bool:
+    """Whether GET url answers 200."""
+    return get(url, timeout=2)[0] == 200
+
+
+def postgres_ready(settings: Settings) -> bool:
+    """Whether the settings' database accepts a connection."""
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, ValueError, asyncpg.PostgresError):
+        return False
+    return True
+
+
+def redis_ping(settings: Settings) -> bool:
+    """Whether the settings' Redis answers PING."""
+    try:
+        with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> bool:
+    """Whether the log server at host:port answers a sync (`logserver.client.ping`)."""
+    try:
+        ping(host, port, token, timeout=1)
+    except (OSError, ValueError):
+        return False
+    return True

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.bench_processes import BenchError
+from bench import BenchError
 
 # wrk calls done() once, in its main thread, with the summary of every thread; latency in µs.
 SUMMARY_SCRIPT = """\

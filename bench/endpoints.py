@@ -1,4 +1,4 @@
-"""`dev bench` (`make bench`): requests/s, p50 and p99 of the benchmark endpoints under wrk,
+"""`python -m bench` (`make bench`): requests/s, p50 and p99 of the benchmark endpoints under wrk,
 each next to a raw ASGI baseline served by the same server with the same settings.
 
 Everything runs on its own free ports and state under `<STATE_DIR>/bench/` and is stopped on the
@@ -22,12 +22,14 @@ from typing import Any
 
 import uvicorn
 
-from app.settings import ROOT, Settings
-from scripts import bench_report, bench_services, bench_wrk, postgres
-from scripts.bench_processes import BenchError, processes_with_env, stopped_by_sigterm
-from scripts.bench_services import GREETING, SEED_USERS, Ports, get
-from scripts.bench_wrk import Load, Measurement
+from bench import BenchError, report, services
+from bench import wrk as wrk_tool
+from bench.services import GREETING, SEED_USERS, Ports
+from bench.wrk import Load, Measurement
+from core.settings import ROOT, Settings
+from scripts import postgres
 from scripts.launch import port_is_bound
+from scripts.supervise import get, processes_with_env, stopped_by_sigterm
 
 TARGETS = {
     "baseline": "/",
@@ -76,10 +78,10 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     log_dir.mkdir(parents=True, exist_ok=True)
     for previous in (state_dir / "logs", state_dir / "log-spill"):
         shutil.rmtree(previous, ignore_errors=True)  # the last run's access log: not kept
-    wrk = bench_wrk.ensure_wrk()
-    script = bench_wrk.write_script(folder)
+    wrk = wrk_tool.ensure_wrk()
+    script = wrk_tool.write_script(folder)
     ports = Ports.free()
-    env = bench_services.environment(state_dir, ports, options.workers)
+    env = services.environment(state_dir, ports, options.workers)
     print(
         f"--> bench: {options.workers} api worker(s), wrk -t{options.threads} "
         f"-c{options.connections}, {options.rounds} round(s) of {options.load().seconds}s "
@@ -88,16 +90,16 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     )
     load_before = os.getloadavg()
     with stopped_by_sigterm(), ExitStack() as stack:
-        bench_services.start(stack, env, log_dir, ports)
+        services.start(stack, env, log_dir, ports)
         urls = check_endpoints(ports)
         rounds = alternate(wrk, script, urls, options)
     ensure_nothing_left(ports, state_dir)
-    summary = bench_report.summarise(rounds)
+    summary = report.summarise(rounds)
     document = {**summary, "meta": meta(options, wrk, ports, state_dir, load_before[0])}
-    bench_report.write_json(folder / "latest.json", document)
-    (folder / "latest.svg").write_text(bench_report.chart(summary, chart_title(options)))
+    report.write_json(folder / "latest.json", document)
+    (folder / "latest.svg").write_text(report.chart(summary, chart_title(options)))
     print()
-    print(bench_report.table(summary, TARGETS))
+    print(report.table(summary, TARGETS))
     print(f"\n--> wrote {folder / 'latest.json'} and {folder / 'latest.svg'}")
     return document
 
@@ -153,11 +155,11 @@ def alternate(
     if options.warmup:
         warmup = Load(options.threads, options.connections, options.warmup)
         for url in urls.values():
-            bench_wrk.measure(wrk, script, url, warmup)
+            wrk_tool.measure(wrk, script, url, warmup)
     rounds: dict[str, list[Measurement]] = {name: [] for name in urls}
     for number in range(1, options.rounds + 1):
         for name, url in urls.items():
-            result = bench_wrk.measure(wrk, script, url, options.load())
+            result = wrk_tool.measure(wrk, script, url, options.load())
             rounds[name].append(result)
             print(
                 f"    round {number}/{options.rounds} {name:<8} {result.rps:>10,.0f} req/s  "
@@ -190,15 +192,14 @@ def meta(
         "threads": options.threads,
         "aggregate": "best round per target (highest requests/s) with that round's latencies",
         "api": f"python -m app (ENVIRONMENT=production, API_WORKERS={options.workers})",
-        "baseline": "python -m scripts.bench_baseline (the uvicorn options app.server gives)",
+        "baseline": "python -m bench.baseline (the uvicorn options app.server gives)",
         "seed_users": SEED_USERS,
-        "logserver": bench_services.has_logserver(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "versions": {
             "python": platform.python_version(),
             "uvicorn": uvicorn.__version__,
-            "wrk": bench_wrk.version(wrk),
+            "wrk": wrk_tool.version(wrk),
             "postgres": _output([str(postgres.bin_dir() / "postgres"), "--version"]),
             "redis": _output(["redis-server", "--version"]).split(" sha=")[0],
         },

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from app.context import request_id
-from app.settings import Settings, get_settings
+from core.context import request_id
+from core.settings import Settings, get_settings
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.records import ContextFilter, JsonFormatter, StderrHandler
 

@@ -1,4 +1,4 @@
-"""The real log server as a subprocess on a free loopback port, for tests and the bench."""
+"""The real log server as a subprocess on a free loopback port, as the tests run it."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 from types import TracebackType
 
 from logserver.cli import serve_argv
-from logserver.client import ping
-from tests.support import ServiceProcess, free_port
+from scripts.supervise import logserver_answers
+from tests.support.processes import ServiceProcess, free_port
 
 
 def server_env() -> dict[str, str]:
     """The environment a test's log server runs in: no token unless given, INFO logs."""
-    return {**os.environ, "LOGSERVER_TOKEN": "", "LOG_LEVEL": "INFO"}
+    return {**os.environ, "LOGSERVER_TOKEN": "", "LOGSERVER_LOG_LEVEL": "INFO"}
 
 
 class LogServerProcess:
@@ -62,11 +62,7 @@ class LogServerProcess:
         self.service.wait_until(self.answers, timeout)
 
     def answers(self) -> bool:
-        try:
-            ping("127.0.0.1", self.port, self.token, timeout=1)
-        except OSError:
-            return False
-        return True
+        return logserver_answers(self.port, self.token)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Stops the server; returns its exit code."""

@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
+from bench import BenchError
 from logserver.cli import serve_argv
-from scripts.bench_processes import HOST, BenchError, Supervised
 from scripts.launch import free_port
+from scripts.supervise import HOST, Supervised, logserver_answers
 
 BATCH = 1000
 WINDOW = 4
@@ -35,20 +36,11 @@ def throughput(
     with Supervised(
         "logserver", argv, {**env, "LOGSERVER_TOKEN": ""}, log_dir, signal.SIGTERM
     ) as server:
-        server.wait_until(lambda: _answers(port), START_TIMEOUT, "answering a sync")
+        server.wait_until(lambda: logserver_answers(port), START_TIMEOUT, "answering a sync")
         return {
             f"{count}_sender{'s' if count > 1 else ''}": _measure(port, count)
             for count in sender_counts
         }
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1) as sock:
-            sock.sendall(orjson.dumps({"sync": "ping"}) + b"\n")
-            return b"synced" in sock.recv(4096)
-    except OSError:
-        return False
 
 
 def _measure(port: int, senders: int) -> float:

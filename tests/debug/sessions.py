@@ -1,4 +1,4 @@
-"""Components started with `dev run <component> --debug`, and DAP sessions attached to them."""
+"""DAP sessions attached as VS Code attaches them, and where they stop (beside the debug tests)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""`dev bench --dev-loop` (`make bench-dev`): the waits of the dev loop.
+"""`python -m bench --dev-loop` (`make bench-dev`): the waits of the dev loop.
 
 - cold start: `dev up --no-tui` to every process ready (one-shots completed), on a fresh state
   dir, then again on the state the first start left;
 - api reload: the time from writing a file under `app/` to a new server process answering
   (median of several edits);
-- worker restart: the same for a file under `worker/` (when the stack has a worker);
+- worker restart: the same for a file under `worker/`;
 - log server: records/s it stores from 1 and from 8 senders.
 
 The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop/`.
@@ -26,21 +26,21 @@ from typing import Any
 
 import yaml
 
-from app.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
-from scripts import bench_logserver, stack
-from scripts.bench import machine
-from scripts.bench_processes import (
-    BenchError,
+from bench import BenchError, log_throughput
+from bench.endpoints import machine
+from bench.report import last_suite_run, write_json
+from core.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
+from scripts import stack
+from scripts.launch import VENV_BIN, free_port, port_is_bound
+from scripts.supervise import (
     Supervised,
     descendants,
+    get,
     processes_with_env,
     server_pids,
     stopped_by_sigterm,
     wait_for,
 )
-from scripts.bench_report import last_suite_run, write_json
-from scripts.bench_services import get, has_logserver
-from scripts.launch import VENV_BIN, free_port, port_is_bound
 
 DEV = str(VENV_BIN / "dev")
 EDITS = 5
@@ -69,7 +69,7 @@ def run(settings: Settings) -> dict[str, Any]:
                 figures["api_reload_s"] = api_reload(stack_settings)
                 try:
                     figures["worker_restart_s"] = worker_restart(stack_settings)
-                except BenchError as error:  # the worker is new: keep the other figures
+                except BenchError as error:  # keep the other figures
                     figures["worker_restart_s"] = f"failed: {error}"
                     print(f"--> worker restart {figures['worker_restart_s']}", flush=True)
             figures["logserver_records_per_s"] = logserver_rate(env, folder, log_dir)
@@ -156,14 +156,11 @@ def api_reload(settings: Settings) -> dict[str, Any]:
     return time_edits(API_EDIT, new_server, "api reload")
 
 
-def worker_restart(settings: Settings) -> dict[str, Any] | str:
+def worker_restart(settings: Settings) -> dict[str, Any]:
     """Seconds from an edit under worker/ to a new process in the worker's process tree (the
     restarted Celery worker) and its readiness probe passing (if process-compose.yaml has one:
     the probe's own run time is then included)."""
-    entry = next((entry for entry in processes(settings) if entry["name"] == "worker"), None)
-    if entry is None:
-        print("--> worker restart: skipped (no 'worker' in process-compose.yaml yet)")
-        return "skipped: no worker in process-compose.yaml"
+    entry = next(entry for entry in processes(settings) if entry["name"] == "worker")
     probe = readiness_command("worker")
     env = stack.environment(settings)
 
@@ -217,15 +214,12 @@ def time_edits(
     }
 
 
-def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str, float] | str:
-    if not has_logserver():
-        print("--> log server: skipped (logserver.server does not exist yet)")
-        return "skipped: no log server yet"
-    print(f"--> log server: {bench_logserver.RECORDS:,} records from 1, then 8 senders", flush=True)
+def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str, float]:
+    print(f"--> log server: {log_throughput.RECORDS:,} records from 1, then 8 senders", flush=True)
     data_dir = folder / "logserver-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     try:
-        rates = bench_logserver.throughput(env, data_dir, log_dir)
+        rates = log_throughput.throughput(env, data_dir, log_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return {name: round(rate) for name, rate in rates.items()}

@@ -1,6 +1,6 @@
 """What the access log costs the greeting endpoint: not a test, run it by hand (needs wrk).
 
-    .venv/bin/python -m tests.logserver.bench_access [--seconds 10]
+    .venv/bin/python -m bench.access_log [--seconds 10]
 
 Serves the api with uvicorn (uvloop, httptools, one process) three ways, one after the other,
 and runs wrk against `/api/v1/user/greeting`: without the access middleware; with it, records
@@ -20,11 +20,13 @@ import asyncio
 import logging
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,10 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.middleware import AccessLogMiddleware
-from app.settings import ROOT, load_settings
-from tests.logserver.process import LogServerProcess
-from tests.support import ServiceProcess, free_port, wait_for
+from core.settings import ROOT, load_settings
+from logserver.cli import serve_argv
+from scripts.launch import free_port
+from scripts.supervise import HOST, Supervised, http_ok, logserver_answers, wait_for
 
 VARIANTS = ("no-middleware", "access-log", "access-log-off")
 
@@ -45,6 +48,17 @@ def bench_dir() -> Path:
     folder = ROOT / ".state" / "logserver-bench"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextmanager
+def log_server(folder: Path) -> Iterator[int]:
+    """A log server of its own, storing under `folder`; yields its port."""
+    port = free_port()
+    argv = serve_argv(port, folder / "logs", "--host", HOST)
+    env = {**os.environ, "LOGSERVER_TOKEN": ""}
+    with Supervised("logserver", argv, env, folder) as server:
+        server.wait_until(lambda: logserver_answers(port), 20, "answering a sync")
+        yield port
 
 
 def variant_app(variant: str, state_dir: str, logserver_port: int) -> FastAPI:
@@ -101,43 +115,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(
-    variant: str, folder: Path, logserver: LogServerProcess, seconds: int
-) -> tuple[float, float]:
+def measure(variant: str, folder: Path, logserver_port: int, seconds: int) -> tuple[float, float]:
     """Requests/s, and CPU microseconds per request."""
     port = free_port()
     argv = [
         sys.executable,
         "-m",
-        "tests.logserver.bench_access",
+        "bench.access_log",
         "--serve",
         variant,
         str(folder),
-        str(logserver.port),
+        str(logserver_port),
         str(port),
     ]
-    with ServiceProcess(f"api-{variant}", argv, dict(os.environ), folder) as api:
+    with Supervised(f"api-{variant}", argv, dict(os.environ), folder, signal.SIGINT) as api:
         assert api.process is not None
-        wait_for(lambda: _answers(port), 30, "the api")
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 30, "the api")
         wrk(port, 2)  # warm up
         before = cpu_seconds(api.process.pid)
         rate, count = wrk(port, seconds)
         cpu = cpu_seconds(api.process.pid) - before
     return rate, cpu / count * 1e6
-
-
-def _answers(port: int) -> bool:
-    result = subprocess.run(
-        ["wrk", "-t1", "-c1", "-d1s", f"http://127.0.0.1:{port}/health"],
-        capture_output=True,
-        text=True,
-    )
-    return (
-        result.returncode == 0
-        and "Non-2xx" not in result.stdout
-        and "requests in" in (result.stdout)
-        and not re.search(r"\b0 requests in", result.stdout)
-    )
 
 
 async def _call(app: FastAPI, count: int) -> None:
@@ -173,14 +171,14 @@ def _thread_cpu(native_id: int) -> float:
 def in_process(rounds: int, count: int = 5_000) -> None:
     import threading
 
-    from app.logging_setup import configure_logging, reset_logging
+    from core.logging import configure_logging, reset_logging
     from logserver.client import LogServerHandler
 
     with (
         tempfile.TemporaryDirectory(dir=bench_dir()) as name,
-        LogServerProcess(Path(name) / "logs", Path(name)) as logserver,
+        log_server(Path(name)) as logserver_port,
     ):
-        apps = {variant: variant_app(variant, name, logserver.port) for variant in VARIANTS}
+        apps = {variant: variant_app(variant, name, logserver_port) for variant in VARIANTS}
         handler = configure_logging("api", apps["access-log"].state.settings)
         assert isinstance(handler, LogServerHandler)
         shipper = handler._started()._thread.native_id
@@ -226,10 +224,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=bench_dir()) as name:
         folder = Path(name)
         results: dict[str, list[tuple[float, float]]] = {variant: [] for variant in VARIANTS}
-        with LogServerProcess(folder / "logs", folder) as logserver:
+        with log_server(folder) as logserver_port:
             for round_number in range(args.rounds):
                 for variant in VARIANTS:
-                    rate, cpu = measure(variant, folder, logserver, args.seconds)
+                    rate, cpu = measure(variant, folder, logserver_port, args.seconds)
                     results[variant].append((rate, cpu))
                     print(
                         f"round {round_number + 1} {variant:>15}: {rate:>7,.0f} requests/s, "
