@@ -142,7 +142,7 @@ EXPOSE 8000
 # The api's liveness; compose.yaml gives the other components (same image) their own checks.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/health' % os.environ.get('API_PORT', '8000'), timeout=2)"]
-# api: uvicorn with API_WORKERS processes. The other components, by their command:
+# api: granian (API_SERVER) with API_WORKERS processes. The other components, by their command:
 #   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule
 #   celery -A worker.celery_app flower --address=0.0.0.0 --port=5555
 #   python -m logserver serve --host 0.0.0.0      alembic upgrade head

@@ -35,11 +35,23 @@ class Resources:
     celery: Celery  # publishes tasks by name (core.tasks) and reads their results
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The asyncpg pool's reset between two uses: nothing to undo. The pool runs only the raw
+    path's read queries (sql/) and /ready's `select 1`, which take no advisory lock, open no
+    cursor past their call, LISTEN to nothing and SET nothing, so asyncpg's default reset query
+    (one more round trip and a Postgres statement per request) has nothing to clear; the pool
+    still rolls back a transaction left open. Code that changes session state on this pool must
+    put the default back (`reset=None`)."""
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Pools connect lazily: the app starts, and /ready names what is down."""
     pool = await asyncpg.create_pool(
-        settings.postgres_dsn, min_size=0, max_size=settings.postgres_pool_max
+        settings.postgres_dsn,
+        min_size=0,
+        max_size=settings.postgres_pool_max,
+        reset=keep_session,
     )
     engine = create_async_engine(
         settings.sqlalchemy_url, pool_size=settings.postgres_pool_max, pool_pre_ping=False

@@ -1,4 +1,5 @@
-"""Serving the API with uvicorn: auto-reload in dev, N worker processes in production."""
+"""Serving the API: uvicorn with auto-reload in dev, granian or uvicorn (API_SERVER) with N worker
+processes in production."""
 
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ from core.settings import ROOT, Settings, get_settings
 
 TARGET = "app.main:create_app"
 WATCHED = (ROOT / "app", ROOT / "sql")
+# granian's own loggers hand their records to ours (core.logging) instead of stdout.
+# Incremental: a full dictConfig would close the handlers already installed, ours included.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "incremental": True,
+    "handlers": {},
+    "loggers": {"_granian": {"propagate": True}, "granian.access": {"propagate": True}},
+}
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The keyword arguments of `uvicorn.run` for these settings (the bench's baseline app is
     served with the same)."""
-    reload = settings.api_reload and settings.environment == "dev"
+    reload = reloads(settings)
     return {
         "factory": True,
         "host": settings.bind_host,
@@ -36,15 +45,47 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings) -> None:
-    """Runs the API in the foreground until stopped."""
+def granian_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of `granian.Granian` for these settings (the baseline's too)."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    return {
+        "factory": True,
+        "address": settings.bind_host,
+        "port": settings.port("api_port"),
+        "interface": Interfaces.ASGI,
+        "workers": settings.api_workers,
+        "loop": Loops.uvloop,
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "log_dictconfig": GRANIAN_LOGGING,
+        "log_access": False,  # app.middleware writes the access log
+    }
+
+
+def reloads(settings: Settings) -> bool:
+    return settings.api_reload and settings.environment == "dev"
+
+
+def server_name(settings: Settings) -> str:
+    """The server that runs: the dev reloader and the debugger always get uvicorn."""
+    return "uvicorn" if reloads(settings) or "debugpy" in sys.modules else settings.api_server
+
+
+def serve(settings: Settings, target: str = TARGET) -> None:
+    """Runs `target` (the API's factory unless told otherwise) in the foreground until stopped."""
     configure_logging("api", settings)
+    if server_name(settings) == "granian":
+        from granian import Granian
+
+        Granian(target, **granian_options(settings)).serve()
+        return
     options = uvicorn_options(settings)
     if options["reload"] and "debugpy" not in sys.modules:
         # Servers forked from a reloader that holds the libraries (app/reloader.py).
-        reloader.run(uvicorn.Config(TARGET, **options), settings.run_dir / "api-libraries.txt")
+        reloader.run(uvicorn.Config(target, **options), settings.run_dir / "api-libraries.txt")
     else:
-        uvicorn.run(TARGET, **options)
+        uvicorn.run(target, **options)
 
 
 def main() -> None:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     api_port: Port | None = None
     api_workers: int = Field(1, ge=1, le=64)
     api_reload: bool = True
+    # The production server (dev's auto-reload and the debugger always use uvicorn).
+    api_server: Literal["granian", "uvicorn"] = "granian"
     # FastAPI's native OpenTelemetry (to the globally configured providers). Off, as nothing here
     # configures them: on, it checks the providers on every request, ~8% of a greeting's time.
     api_telemetry: bool = False

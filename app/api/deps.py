@@ -33,16 +33,18 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_pool(resources: ResourcesDep) -> asyncpg.Pool:
-    return resources.pool
+async def get_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.resources.pool
+    return pool
 
 
-async def get_queries(resources: ResourcesDep) -> Any:
-    return resources.queries
+async def get_queries(request: Request) -> Any:
+    return request.app.state.resources.queries
 
 
-async def get_redis(resources: ResourcesDep) -> Redis:
-    return resources.redis
+async def get_redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.resources.redis
+    return redis
 
 
 async def get_celery(resources: ResourcesDep) -> Celery:

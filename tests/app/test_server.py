@@ -1,0 +1,70 @@
+"""`python -m app` in production: each server API_SERVER chooses serves the app, ships its access
+log to the log server, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logserver.reader import records
+from tests.support.logserver import LogServerProcess
+from tests.support.processes import ServiceProcess, free_port, wait_for
+
+
+@pytest.fixture
+def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
+    with LogServerProcess(tmp_path / "logs", tmp_path) as server:
+        yield server
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_production_server_serves_logs_each_request_and_stops_cleanly(
+    server: str, tmp_path: Path, logserver: LogServerProcess
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "API_SERVER": server,
+        "API_RELOAD": "false",
+        "API_WORKERS": "1",
+        "API_PORT": str(port),
+        "PORT_OFFSET": "0",
+        "STATE_DIR": str(tmp_path / "state"),
+        "LOGSERVER_ENABLED": "true",
+        "LOGSERVER_HOST": "127.0.0.1",
+        "LOGSERVER_PORT": str(logserver.port),
+        "LOGSERVER_TOKEN": "",
+        "LOG_LEVEL": "INFO",
+        "DEBUG": "",
+    }
+    api = ServiceProcess("api", [sys.executable, "-m", "app"], env, tmp_path, signal.SIGTERM)
+    with api:
+        api.wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health"), 60, "/health")
+        for _ in range(3):
+            assert _answers(f"http://127.0.0.1:{port}/health")
+
+        def logged() -> list[dict[str, object]]:
+            return [doc for doc in records(logserver.base, ["access"]) if doc["path"] == "/health"]
+
+        wait_for(lambda: len(logged()) >= 4, 20, "the access records of /health")
+        assert {doc["component"] for doc in logged()} == {"api"}
+        # uvicorn re-raises the signal once it has shut down gracefully; granian exits 0.
+        assert api.stop(timeout=20) in (0, -signal.SIGTERM), api.tail()
+    # The server's own lines (start-up, shutdown) reach the log server too, not stdout.
+    loggers = {doc["logger"] for doc in records(logserver.base, ["app"])}
+    assert loggers & {"_granian", "uvicorn.error"}, loggers
