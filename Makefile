@@ -29,8 +29,9 @@ TYPED = core app logserver worker scripts bench migrations tests
 test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, stack)
 	@$(BIN)/pytest --junit-xml=.state/test/junit.xml
 
-lint: bootstrap ## ruff and mypy
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED)
+lint: bootstrap ## ruff, mypy, the import layers (import-linter) and the dependencies (deptry)
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED) \
+		&& $(BIN)/lint-imports --no-cache && $(BIN)/deptry .
 
 fmt: bootstrap ## format and fix what ruff can
 	@$(BIN)/ruff format . && $(BIN)/ruff check --fix .

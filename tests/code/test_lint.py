@@ -1,5 +1,6 @@
-"""`make lint` in the suite: ruff (rules and format) and strict mypy over the whole tree, so that
-what the Makefile checks cannot drift while the tests stay green."""
+"""`make lint` in the suite: ruff (rules and format), strict mypy over the whole tree, the import
+layers (import-linter's contracts in pyproject.toml) and the dependencies (deptry), so that what
+the Makefile checks cannot drift while the tests stay green."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def test_the_tree_is_ruff_formatted() -> None:
 
 def test_mypy_strict_is_clean_on_every_package_and_the_tests() -> None:
     paths = typed_paths()
-    assert {"app", "logserver", "worker", "scripts", "tests"} <= set(paths)
+    assert {"core", "app", "logserver", "worker", "scripts", "bench", "tests"} <= set(paths)
     result = run(str(BIN / "mypy"), *paths)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_imports_run_one_way() -> None:
+    result = run(str(BIN / "lint-imports"), "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout, result.stdout
+
+
+def test_no_runtime_import_of_a_dev_package_and_no_unused_dependency() -> None:
+    result = run(str(BIN / "deptry"), ".")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -142,10 +142,9 @@ def test_image_has_no_compiler_nor_uv_and_compiled_bytecode(
 
 def test_image_holds_what_every_component_needs(buildah: Buildah, runtime_container: str) -> None:
     listing = _sh(buildah, runtime_container, "cd /app && ls -A").split()
-    assert {"app", "logserver", "worker", "sql", "migrations", "pyproject.toml", ".venv"} <= set(
-        listing
-    )
-    assert not {"tests", ".state", ".tools", ".git", ".env", "scripts"} & set(listing)
+    needed = {"core", "app", "logserver", "worker", "sql", "migrations", "pyproject.toml", ".venv"}
+    assert needed <= set(listing)
+    assert not {"tests", "bench", ".state", ".tools", ".git", ".env", "scripts"} & set(listing)
     # alembic finds its configuration in pyproject.toml and the migrations beside it.
     history = _sh(buildah, runtime_container, "cd /app && alembic history")
     assert "(head)" in history
@@ -154,6 +153,14 @@ def test_image_holds_what_every_component_needs(buildah: Buildah, runtime_contai
         runtime_container,
         "celery --version && python -c 'import flower, uvicorn, app.main'",
     )
+    # Dev tools stay out: the debugger and the YAML library are dev dependencies.
+    dev_only = _sh(
+        buildah,
+        runtime_container,
+        "python -c 'import importlib.util as u; "
+        'print(*[m for m in ("debugpy", "yaml") if u.find_spec(m)])\'',
+    )
+    assert dev_only.split() == [], f"the runtime image holds dev tools: {dev_only.split()}"
     writable = _sh(
         buildah,
         runtime_container,
