@@ -72,9 +72,15 @@ def server_name(settings: Settings) -> str:
     return "uvicorn" if reloads(settings) or "debugpy" in sys.modules else settings.api_server
 
 
-def serve(settings: Settings, target: str = TARGET) -> None:
-    """Runs `target` (the API's factory unless told otherwise) in the foreground until stopped."""
+def serve(settings: Settings) -> None:
+    """Runs the API in the foreground until stopped."""
     configure_logging("api", settings)
+    run(settings, TARGET)
+
+
+def run(settings: Settings, target: str) -> None:
+    """Serves the ASGI app factory `target` with the server and options these settings choose
+    (the bench serves its raw baseline through this too)."""
     if server_name(settings) == "granian":
         from granian import Granian
 

@@ -1,17 +1,15 @@
 """The raw ASGI baseline of `make bench`: the greeting's JSON with no framework in between.
 
-`python -m bench.baseline` serves it with exactly the uvicorn options the api gets from
-`app.server.uvicorn_options` (loop, http, workers, access log, headers ...), so the two cannot
-drift apart.
+`python -m bench.baseline` serves it through `app.server.run`, with exactly the server and options
+the api gets (granian or uvicorn, loop, http, workers, access log ...), so the two cannot drift
+apart.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import uvicorn
-
-from app.server import uvicorn_options
+from app import server
 from core.settings import get_settings
 
 BODY = b'{"message":"Hello, World!"}'
@@ -31,12 +29,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def create_app() -> Any:
-    """The factory uvicorn imports in each worker (the api is served from a factory too)."""
+    """The factory the server imports in each worker (the api is served from a factory too)."""
     return app
 
 
 def main() -> None:
-    uvicorn.run(TARGET, **uvicorn_options(get_settings()))
+    server.run(get_settings(), TARGET)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """`python -m bench` (`make bench`): requests/s, p50 and p99 of the benchmark endpoints under wrk,
-each next to a raw ASGI baseline served by the same server with the same settings.
+each next to a raw ASGI baseline served by the same server with the same settings, and next to
+the peer: the same endpoints as a FastAPI user writes them by default (bench/peer.py) under
+uvicorn's defaults, with its access log on (the comparison) and off (for reference).
 
 Everything runs on its own free ports and state under `<STATE_DIR>/bench/` and is stopped on the
-way out. Targets alternate (baseline, greeting, list, counter; then again) so that noise from the
-rest of the machine hits them alike; each target's best round is reported.
+way out. Targets alternate (baseline; greeting, the peer's greeting, the quiet peer's; list ...;
+then again) so that noise from the rest of the machine hits them alike; each target's best round
+is reported.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import granian
 import uvicorn
 
 from bench import BenchError, report, services
@@ -31,12 +35,25 @@ from scripts import postgres
 from scripts.launch import port_is_bound
 from scripts.supervise import get, processes_with_env, stopped_by_sigterm
 
-TARGETS = {
-    "baseline": "/",
+ENDPOINTS = {
     "greeting": "/api/v1/user/greeting",
     "list": "/api/v1/user/list?page=1&page_size=10",
     "counter": "/api/v1/user/counter",
 }
+PEERS = ("peer", "peer_quiet")  # bench/peer.py under uvicorn's defaults: access log on, off
+GOAL = 1.3  # ours over the peer (access log on), on each endpoint
+
+
+def _targets() -> dict[str, str]:
+    """Name -> path, in the order the rounds take them: each endpoint next to its peers."""
+    targets = {"baseline": "/"}
+    for name, path in ENDPOINTS.items():
+        targets[name] = path
+        targets.update({f"{peer} {name}": path for peer in PEERS})
+    return targets
+
+
+TARGETS = _targets()
 
 
 @dataclass(frozen=True)
@@ -95,29 +112,40 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
         rounds = alternate(wrk, script, urls, options)
     ensure_nothing_left(ports, state_dir)
     summary = report.summarise(rounds)
-    document = {**summary, "meta": meta(options, wrk, ports, state_dir, load_before[0])}
+    report.compare_with_peers(summary, ENDPOINTS, PEERS)
+    document = {
+        **report.by_peer(summary, PEERS),
+        "meta": meta(options, wrk, ports, state_dir, load_before[0], env),
+    }
     report.write_json(folder / "latest.json", document)
     (folder / "latest.svg").write_text(report.chart(summary, chart_title(options)))
     print()
     print(report.table(summary, TARGETS))
-    print(f"\n--> wrote {folder / 'latest.json'} and {folder / 'latest.svg'}")
+    versus = ", ".join(f"{name} {summary[name]['vs_peer']:.2f}" for name in ENDPOINTS)
+    print(f"\n--> vs peer (goal {GOAL}x at 1 worker): {versus}")
+    print(f"--> wrote {folder / 'latest.json'} and {folder / 'latest.svg'}")
     return document
 
 
 def check_endpoints(ports: Ports) -> dict[str, str]:
     """Each target's URL, once it answered 200 with the body it should have."""
-    urls = {
-        name: f"http://127.0.0.1:{ports.baseline if name == 'baseline' else ports.api}{path}"
-        for name, path in TARGETS.items()
-    }
+    urls = {name: f"http://127.0.0.1:{_port(ports, name)}{path}" for name, path in TARGETS.items()}
     for name, url in urls.items():
         status, body = get(url)
-        if status != 200 or not _holds(EXPECTED[name], body):
+        if status != 200 or not _holds(EXPECTED[name.split()[-1]], body):
             raise BenchError(f"{name}: GET {url} answered {status} {body!r}")
-    first, second = (get(urls["counter"])[1]["counter"] for _ in range(2))
-    if second != first + 1:
-        raise BenchError(f"counter: went from {first} to {second}, not up by one")
+        if name.endswith("counter"):
+            first, second = (get(url)[1]["counter"] for _ in range(2))
+            if second != first + 1:
+                raise BenchError(f"{name}: went from {first} to {second}, not up by one")
     return urls
+
+
+def _port(ports: Ports, target: str) -> int:
+    """The port of the server that serves `target` ("baseline", "peer list", "counter" ...)."""
+    server = target.split()[0] if " " in target or target == "baseline" else "api"
+    port: int = ports.as_dict()[server]
+    return port
 
 
 def _is_greeting(body: Any) -> bool:
@@ -178,8 +206,14 @@ def ensure_nothing_left(ports: Ports, state_dir: Path) -> None:
 
 
 def meta(
-    options: Options, wrk: str, ports: Ports, state_dir: Path, load_before: float
+    options: Options,
+    wrk: str,
+    ports: Ports,
+    state_dir: Path,
+    load_before: float,
+    env: dict[str, str],
 ) -> dict[str, Any]:
+    server = services.settings_of(env).api_server
     return {
         "machine": machine(),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
@@ -191,14 +225,23 @@ def meta(
         "connections": options.connections,
         "threads": options.threads,
         "aggregate": "best round per target (highest requests/s) with that round's latencies",
-        "api": f"python -m app (ENVIRONMENT=production, API_WORKERS={options.workers})",
-        "baseline": "python -m bench.baseline (the uvicorn options app.server gives)",
+        "api": (
+            f"python -m app (ENVIRONMENT=production, API_SERVER={server}, "
+            f"API_WORKERS={options.workers})"
+        ),
+        "baseline": f"python -m bench.baseline (through app.server.run: {server}, same options)",
+        "peer": " ".join(services.peer_argv(ports.peer, options.workers, access_log=True)[2:]),
+        "peer_quiet": " ".join(
+            services.peer_argv(ports.peer_quiet, options.workers, access_log=False)[2:]
+        ),
+        "goal": f"vs_peer >= {GOAL} on each endpoint at 1 worker",
         "seed_users": SEED_USERS,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "versions": {
             "python": platform.python_version(),
             "uvicorn": uvicorn.__version__,
+            "granian": granian.__version__,
             "wrk": wrk_tool.version(wrk),
             "postgres": _output([str(postgres.bin_dir() / "postgres"), "--version"]),
             "redis": _output(["redis-server", "--version"]).split(" sha=")[0],

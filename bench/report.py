@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -42,18 +42,47 @@ def summarise(rounds: Rounds) -> dict[str, dict[str, Any]]:
     }
 
 
+def compare_with_peers(
+    summary: dict[str, dict[str, Any]], endpoints: Iterable[str], peers: Sequence[str]
+) -> None:
+    """Adds to each endpoint's entry its best requests/s over each peer's best on the same
+    endpoint: `vs_peer`, `vs_peer_quiet` (the peers' entries are named "peer list" ...)."""
+    for name in endpoints:
+        for peer in peers:
+            ratio = summary[name]["rps"] / summary[f"{peer} {name}"]["rps"]
+            summary[name][f"vs_{peer}"] = round(ratio, 3)
+
+
+def by_peer(summary: Mapping[str, dict[str, Any]], peers: Sequence[str]) -> dict[str, Any]:
+    """The JSON's shape: the baseline and our endpoints by name, each peer's under its name."""
+    document: dict[str, Any] = {name: entry for name, entry in summary.items() if " " not in name}
+    for peer in peers:
+        prefix = f"{peer} "
+        document[peer] = {
+            name.removeprefix(prefix): entry
+            for name, entry in summary.items()
+            if name.startswith(prefix)
+        }
+    return document
+
+
 def table(summary: Mapping[str, Mapping[str, Any]], paths: Mapping[str, str]) -> str:
     """A Markdown table, so that a run can be pasted into the README as it is."""
     lines = [
-        "| target | path | requests/s | p50 ms | p99 ms | ratio to baseline |",
-        "|---|---|--:|--:|--:|--:|",
+        "| target | path | requests/s | p50 ms | p99 ms | ratio to baseline | vs peer "
+        "| vs peer without access log |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for name, entry in summary.items():
+        versus = [f"{entry[key]:.2f}" if key in entry else "" for key in VERSUS]
         lines.append(
             f"| {name} | `{paths[name]}` | {entry['rps']:,.0f} | {entry['p50_ms']:.2f} "
-            f"| {entry['p99_ms']:.2f} | {entry['ratio']:.2f} |"
+            f"| {entry['p99_ms']:.2f} | {entry['ratio']:.2f} | {' | '.join(versus)} |"
         )
     return "\n".join(lines)
+
+
+VERSUS = ("vs_peer", "vs_peer_quiet")
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
@@ -100,7 +129,7 @@ def chart(summary: Mapping[str, Mapping[str, Any]], title: str) -> str:
     for index, (name, entry) in enumerate(summary.items()):
         y = TOP + index * (BAR_HEIGHT + GAP)
         bar = max(1.0, BAR_WIDTH * entry["rps"] / top_rate)
-        colour = "#888888" if name == "baseline" else "#3b7dd8"
+        colour = "#888888" if name == "baseline" else "#d8893b" if " " in name else "#3b7dd8"
         label = f"{entry['rps']:,.0f} req/s  ×{entry['ratio']:.2f}  p99 {entry['p99_ms']:.1f} ms"
         parts += [
             f'<text x="10" y="{y + 19}">{escape(name)}</text>',

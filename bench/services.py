@@ -1,6 +1,7 @@
 """The services a `make bench` run measures, on their own ports and state: Postgres (migrated,
 1,000 users), Redis, the log server the api ships its access log to, the api with the production
-server settings (`python -m app`, as the runtime image runs it), and the raw ASGI baseline."""
+server settings (`python -m app`, as the runtime image runs it), the raw ASGI baseline, and the
+peer (bench/peer.py) under uvicorn's defaults, with its access log and without."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -31,19 +33,22 @@ SEED_USERS = 1000
 USER_COLUMNS = ("username", "email", "age", "mobile", "address")
 GREETING = {"message": "Hello, World!"}
 START_TIMEOUT = 90
+PROBE = "/api/v1/user/greeting"  # the peer has no /ready
 
 
 @dataclass(frozen=True)
 class Ports:
     api: int
     baseline: int
+    peer: int
+    peer_quiet: int
     postgres: int
     redis: int
     logserver: int
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(*(free_port() for _ in range(7)))
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -99,7 +104,7 @@ def start(stack: ExitStack, env: dict[str, str], log_dir: Path, ports: Ports) ->
 
     start_stores(launch, settings)
     prepare_database(env, settings)
-    start_servers(launch, ports)
+    start_servers(launch, ports, int(env["API_WORKERS"]))
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
@@ -114,14 +119,30 @@ def start_stores(launch: Launch, settings: Settings) -> None:
     redis_server.wait_until(lambda: redis_ping(settings), START_TIMEOUT, "answering PING")
 
 
-def start_servers(launch: Launch, ports: Ports) -> None:
-    """The api as the runtime image runs it, and the baseline with the same server options."""
-    api = launch("api", [sys.executable, "-m", "app"])
-    baseline = launch(
-        "baseline", [sys.executable, "-m", "bench.baseline"], API_PORT=str(ports.baseline)
-    )
-    api.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports.api}/ready"), START_TIMEOUT, "/ready")
-    baseline.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports.baseline}/"), START_TIMEOUT, "/")
+def peer_argv(port: int, workers: int, access_log: bool) -> list[str]:
+    """The peer as its user runs it: `uvicorn bench.peer:app`, uvicorn's defaults otherwise (its
+    access log goes to stdout, which the bench writes to the peer's log file)."""
+    argv = [sys.executable, "-m", "uvicorn", "bench.peer:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(workers)]
+    return argv if access_log else [*argv, "--no-access-log"]
+
+
+def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
+    """The api as the runtime image runs it, the baseline with the same server options, and the
+    peer with and without its access log."""
+    servers = {
+        launch("api", [sys.executable, "-m", "app"]): f"{ports.api}/ready",
+        launch(
+            "baseline", [sys.executable, "-m", "bench.baseline"], API_PORT=str(ports.baseline)
+        ): f"{ports.baseline}/",
+        launch("peer", peer_argv(ports.peer, workers, access_log=True)): f"{ports.peer}{PROBE}",
+        launch(
+            "peer_quiet", peer_argv(ports.peer_quiet, workers, access_log=False)
+        ): f"{ports.peer_quiet}{PROBE}",
+    }
+    for process, where in servers.items():
+        url = f"http://127.0.0.1:{where}"
+        process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
 
 
 def prepare_database(env: dict[str, str], settings: Settings) -> None:

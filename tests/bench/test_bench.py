@@ -20,6 +20,8 @@ from tests.support.paths import TEST_STATE
 from tests.support.processes import port_is_bound, processes_with_env
 
 TARGETS = ("baseline", "greeting", "list", "counter")
+ENDPOINTS = TARGETS[1:]
+PEERS = ("peer", "peer_quiet")
 
 
 @pytest.fixture(scope="module")
@@ -80,4 +82,27 @@ def test_summary_keeps_each_targets_best_round_and_divides_by_the_baselines(
         # (the report rounds rates to 0.1 and ratios to 0.001)
         assert entry["ratio"] == pytest.approx(entry["rps"] / report["baseline"]["rps"], abs=2e-3)
     chart = (output / "latest.svg").read_text()
-    assert chart.count("<rect") == 1 + len(TARGETS)  # the background and one bar per target
+    # The background and one bar per target: the baseline, and each endpoint, ours and the peers'.
+    assert chart.count("<rect") == 1 + 1 + len(ENDPOINTS) * (1 + len(PEERS))
+
+
+def test_each_endpoint_is_compared_with_the_peer_measured_in_the_same_run(
+    tiny_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result = tiny_run[0]
+    report = report_of(tiny_run)
+    for name in ENDPOINTS:
+        for peer in PEERS:
+            theirs = report[peer][name]
+            assert theirs["rps"] > 0 and len(theirs["rounds"]) == 1, (peer, name, theirs)
+            assert report[name][f"vs_{peer}"] == pytest.approx(
+                report[name]["rps"] / theirs["rps"], abs=2e-3
+            )
+            assert f"| {peer} {name} |" in result.stdout
+    assert "uvicorn bench.peer:app" in report["meta"]["peer"]
+    assert report["meta"]["peer_quiet"].endswith("--no-access-log")
+    # The peer's access log (uvicorn's, on stdout) is in its log file: one line per request.
+    peer_log = (tiny_run[1] / "logs" / "peer.log").read_text()
+    assert peer_log.count('"GET /api/v1/user/greeting HTTP/1.1" 200') >= report["peer"][
+        "greeting"
+    ]["rounds"][0]["requests"]
