@@ -103,6 +103,7 @@ def test_each_endpoint_is_compared_with_the_peer_measured_in_the_same_run(
     assert report["meta"]["peer_quiet"].endswith("--no-access-log")
     # The peer's access log (uvicorn's, on stdout) is in its log file: one line per request.
     peer_log = (tiny_run[1] / "logs" / "peer.log").read_text()
-    assert peer_log.count('"GET /api/v1/user/greeting HTTP/1.1" 200') >= report["peer"][
-        "greeting"
-    ]["rounds"][0]["requests"]
+    assert (
+        peer_log.count('"GET /api/v1/user/greeting HTTP/1.1" 200')
+        >= report["peer"]["greeting"]["rounds"][0]["requests"]
+    )
