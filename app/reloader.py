@@ -145,7 +145,7 @@ def preload(names: list[str]) -> None:
         if name not in sys.modules:
             try:
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - a module we only meant to warm up
+            except Exception:  # a module we only meant to warm up
                 continue
 
 

@@ -37,7 +37,7 @@ from app.main import create_app
 from app.middleware import AccessLogMiddleware
 from core.settings import ROOT, load_settings
 from logserver.cli import serve_argv
-from scripts.launch import free_port
+from scripts.ports import free_port
 from scripts.supervise import HOST, Supervised, http_ok, logserver_answers, wait_for
 
 VARIANTS = ("no-middleware", "access-log", "access-log-off")

@@ -31,7 +31,8 @@ from bench.endpoints import machine
 from bench.report import last_suite_run, write_json
 from core.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
 from scripts import stack
-from scripts.launch import VENV_BIN, free_port, port_is_bound
+from scripts.launch import VENV_BIN
+from scripts.ports import free_port, port_is_bound
 from scripts.supervise import (
     Supervised,
     descendants,

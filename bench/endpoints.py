@@ -32,7 +32,7 @@ from bench.services import GREETING, SEED_USERS, Ports
 from bench.wrk import Load, Measurement
 from core.settings import ROOT, Settings
 from scripts import postgres
-from scripts.launch import port_is_bound
+from scripts.ports import port_is_bound
 from scripts.supervise import get, processes_with_env, stopped_by_sigterm
 
 ENDPOINTS = {

@@ -18,7 +18,7 @@ import orjson
 
 from bench import BenchError
 from logserver.cli import serve_argv
-from scripts.launch import free_port
+from scripts.ports import free_port
 from scripts.supervise import HOST, Supervised, logserver_answers
 
 BATCH = 1000

@@ -18,7 +18,8 @@ from pathlib import Path
 import asyncpg
 
 from core.settings import ROOT, Settings, load_settings
-from scripts.launch import VENV_BIN, free_port
+from scripts.launch import VENV_BIN
+from scripts.ports import free_port
 from scripts.supervise import (
     Supervised,
     http_ok,

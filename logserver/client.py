@@ -54,7 +54,7 @@ class LogServerHandler(QueueingHandler):
             return
         try:
             line = self._encoder.encode(record)
-        except Exception:  # noqa: BLE001 - as any logging handler: report, never raise
+        except Exception:  # as any logging handler: report, never raise
             self.handleError(record)
             return
         self._queue.append(line)

@@ -50,7 +50,7 @@ class EchoHandler(QueueingHandler):
             return
         try:
             line = render(self._encoder.document(record), self.colour)
-        except Exception:  # noqa: BLE001 - as any logging handler: report, never raise
+        except Exception:  # as any logging handler: report, never raise
             self.handleError(record)
             return
         self._queue.append(line + "\n")

@@ -98,7 +98,7 @@ def _extra_items(record: logging.LogRecord) -> Iterable[tuple[str, Any]]:
 def _message(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
-    except Exception as error:  # noqa: BLE001 - a bad format string must not lose the record
+    except Exception as error:  # a bad format string must not lose the record
         return f"{record.msg!r} % {record.args!r} (cannot format: {error})"
 
 

@@ -75,7 +75,9 @@ def is_loopback(host: str) -> bool:
 
 
 @dataclass(eq=False)
-class Connection:
+class Peer:
+    """A connected sender, as the server sees it (the sending side is logserver.connection)."""
+
     parser: LineParser
     writer: asyncio.StreamWriter
     counts: Counts = field(default_factory=Counts)
@@ -90,7 +92,7 @@ class LogServer:
         self.retention = Retention(config.storage)
         self.storage = Storage(config.storage, self.retention, clock)
         self.ledger = Ledger(config.storage.base, config.storage.retention_days)
-        self._connections: dict[asyncio.Task[None], Connection] = {}
+        self._connections: dict[asyncio.Task[None], Peer] = {}
         self._streams: set[str] = set()
         self._stopping = False
 
@@ -125,7 +127,7 @@ class LogServer:
     ) -> None:
         peer = _peer(writer.get_extra_info("peername"))
         parser = LineParser(peer, self.ledger.marks, self._streams, self.clock)
-        conn = self._connections[_current_task()] = Connection(parser, writer)
+        conn = self._connections[_current_task()] = Peer(parser, writer)
         try:
             if self.config.token is None or await self._authenticate(reader, writer, peer):
                 await self._receive(reader, conn)
@@ -154,7 +156,7 @@ class LogServer:
         await writer.drain()
         return False
 
-    async def _receive(self, reader: asyncio.StreamReader, conn: Connection) -> None:
+    async def _receive(self, reader: asyncio.StreamReader, conn: Peer) -> None:
         while not self._stopping:
             conn.idle = True
             data = await reader.read(CHUNK_BYTES)
@@ -163,7 +165,7 @@ class LogServer:
                 return
             await self._ingest(conn, data)
 
-    async def _ingest(self, conn: Connection, data: bytes) -> None:
+    async def _ingest(self, conn: Peer, data: bytes) -> None:
         batch = conn.parser.feed(data)
         if batch.streams:
             try:

@@ -137,7 +137,7 @@ class Shipper:
                 asked = self._asked  # records queued before this flush request are queued now
                 self._cycle()
                 self._report(asked)
-        except Exception as error:  # noqa: BLE001 - the thread must tell, not die silently
+        except Exception as error:  # the thread must tell, not die silently
             self._warn(f"shipping stopped: {type(error).__name__}: {error}")
         finally:
             self._shutdown()

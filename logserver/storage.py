@@ -30,7 +30,9 @@ class StorageConfig:
     retention_days: int = 14
 
 
-class Retention(Protocol):
+class Housekeeping(Protocol):
+    """What Storage hands closed files and new days to (logserver.retention.Retention)."""
+
     def compress(self, path: Path, fd: int) -> None: ...
 
     def sweep(self, today: date) -> None: ...
@@ -86,7 +88,10 @@ class Storage:
     """Appends batches of lines to the files of their streams. Used by one thread at a time."""
 
     def __init__(
-        self, config: StorageConfig, retention: Retention, clock: Callable[[], datetime] = utc_now
+        self,
+        config: StorageConfig,
+        retention: Housekeeping,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
         self._retention = retention

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from core.settings import ROOT, Settings
 from scripts import postgres, redis_server
-from scripts.launch import VENV_BIN, LaunchError, ensure_port_free, exec_command
+from scripts.launch import VENV_BIN, LaunchError, exec_command
+from scripts.ports import ensure_port_free
 from worker import node_name
 
 DEBUG_HOST = "127.0.0.1"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from core.settings import DEFAULT_PORTS, ROOT, Settings, SettingsError, load_settings
 from scripts import postgres, stack
-from scripts.launch import LaunchError, ensure_port_free, tool_path
+from scripts.launch import LaunchError, tool_path
+from scripts.ports import ensure_port_free
 
 PYTHON_MINOR = (3, 11)
 REDIS_MAJOR = 7

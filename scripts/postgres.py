@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.settings import Settings
-from scripts.launch import LaunchError, ensure_port_free, ensure_socket_path, exec_command
+from scripts.launch import LaunchError, exec_command
+from scripts.ports import ensure_port_free, ensure_socket_path
 
 MAJOR = 15
 UNPRIVILEGED_USER = "postgres"

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from core.settings import Settings
-from scripts.launch import LaunchError, ensure_port_free, ensure_socket_path, exec_command
+from scripts.launch import LaunchError, exec_command
+from scripts.ports import ensure_port_free, ensure_socket_path
 
 
 def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:

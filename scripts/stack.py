@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 from core.settings import DEFAULT_PORTS, ROOT, Settings
 from scripts import postgres
-from scripts.launch import UNIX_SOCKET_MAX, LaunchError, exec_command, tool_path
+from scripts.launch import LaunchError, exec_command, tool_path
+from scripts.ports import UNIX_SOCKET_MAX
 
 CONFIG = ROOT / "process-compose.yaml"
 

@@ -24,13 +24,13 @@ async def get_resources(request: Request) -> Resources:
     return resources
 
 
-async def get_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 async def get_pool(request: Request) -> asyncpg.Pool:

@@ -7,7 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
-from scripts.launch import free_port, port_is_bound
+from scripts.ports import free_port, port_is_bound
 from scripts.supervise import Supervised, processes_with_env, wait_for
 
 __all__ = ["free_port", "port_is_bound", "processes_with_env", "wait_for"]

@@ -37,6 +37,6 @@ async def ready(resources: ResourcesDep) -> OrjsonResponse:
 async def _check(probe: Awaitable[object]) -> str:
     try:
         await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready", with its reason
+    except Exception as error:  # any failure means "not ready", with its reason
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return "ok"
