@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.db.queries import load_queries
+from app.services.counter import COUNTER_KEY, CoalescedCounter
 from core.celery_client import create_client
 from core.settings import Settings
 
@@ -31,6 +32,7 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
+    counter: CoalescedCounter  # the benchmark's counter, on `redis`
     queries: Any
     celery: Celery  # publishes tasks by name (core.tasks) and reads their results
 
@@ -72,6 +74,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             engine=engine,
             sessions=async_sessionmaker(engine, expire_on_commit=False),
             redis=redis,
+            counter=CoalescedCounter(redis, COUNTER_KEY),
             queries=load_queries(),
             celery=celery,
         )

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.resources import Resources
+from app.services.counter import CoalescedCounter
 from core.settings import Settings
 
 
@@ -47,6 +48,11 @@ async def get_redis(request: Request) -> Redis:
     return redis
 
 
+async def get_counter(request: Request) -> CoalescedCounter:
+    counter: CoalescedCounter = request.app.state.resources.counter
+    return counter
+
+
 async def get_celery(resources: ResourcesDep) -> Celery:
     return resources.celery
 
@@ -57,6 +63,7 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 
 
 CeleryDep = Annotated[Celery, Depends(get_celery)]
+CounterDep = Annotated[CoalescedCounter, Depends(get_counter)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 QueriesDep = Annotated[Any, Depends(get_queries)]
 RedisDep = Annotated[Redis, Depends(get_redis)]

@@ -8,14 +8,12 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.api.deps import PoolDep, QueriesDep, RedisDep
+from app.api.deps import CounterDep, PoolDep, QueriesDep
 from app.responses import OrjsonResponse
 from app.schemas.user import Counter, Greeting, UserPage
 from app.services import users
 
 router = APIRouter(prefix="/user", tags=["user"])
-
-COUNTER_KEY = "counter:user"
 
 # Handlers below return responses they built themselves: the data already has the documented shape,
 # so FastAPI's second validation pass through the response model is skipped on these hot paths.
@@ -39,6 +37,6 @@ async def list_users(
 
 
 @router.get("/counter", response_model=Counter)
-async def counter(redis: RedisDep) -> Response:
-    value = await redis.incr(COUNTER_KEY)
+async def counter(counter: CounterDep) -> Response:
+    value = await counter.incr()
     return Response(orjson.dumps({"counter": value}), media_type="application/json")
