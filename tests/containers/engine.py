@@ -101,6 +101,9 @@ def configure(home: Path = ENGINE_HOME) -> dict[str, str]:
         "CONTAINERS_STORAGE_CONF": str(home / "storage.conf"),
         "CONTAINERS_REGISTRIES_CONF": str(home / "registries.conf"),
         "TMPDIR": str(home / "tmp"),
+        # Docker's image format: OCI images have no SHELL (the Dockerfile's pipefail) and no
+        # HEALTHCHECK, which podman drops with a warning.
+        "BUILDAH_FORMAT": "docker",
     }
 
 

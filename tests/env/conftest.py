@@ -184,16 +184,16 @@ class DevcontainerCli:
         )
 
 
-@pytest.fixture(scope="session")
-def devcontainer_cli() -> DevcontainerCli:
-    """The real @devcontainers/cli from npm, in .state/env-tests/devcontainer-cli."""
+def install_devcontainer_cli() -> DevcontainerCli | str:
+    """The real @devcontainers/cli from npm, in .state/env-tests/devcontainer-cli; or why it
+    cannot be installed."""
     if shutil.which("npm") is None or shutil.which("node") is None:
         problem = Apt.install("nodejs", "npm")
         if shutil.which("npm") is None:
-            pytest.skip(f"npm is missing and could not be installed: {problem}")
+            return f"npm is missing and could not be installed: {problem}"
     node_major = int(run(["node", "-p", "process.versions.node.split('.')[0]"]).stdout)
     if node_major < 20:
-        pytest.skip(f"{DEVCONTAINER_CLI} needs Node.js 20 or later; this machine has {node_major}")
+        return f"{DEVCONTAINER_CLI} needs Node.js 20 or later; this machine has {node_major}"
     home = CACHE / "devcontainer-cli"
     program = home / "node_modules" / ".bin" / "devcontainer"
     version = DEVCONTAINER_CLI.rsplit("@", 1)[1]
@@ -217,11 +217,19 @@ def devcontainer_cli() -> DevcontainerCli:
             timeout=300,
         )
         if result.returncode != 0:
-            pytest.skip(f"npm could not install {DEVCONTAINER_CLI}: {result.stderr.strip()[-500:]}")
+            return f"npm could not install {DEVCONTAINER_CLI}: {result.stderr.strip()[-500:]}"
     stub = home / "docker-stub"
     stub.write_text(DOCKER_STUB)
     stub.chmod(0o755)
     return DevcontainerCli(program, stub, home)
+
+
+@pytest.fixture(scope="session")
+def devcontainer_cli() -> DevcontainerCli:
+    cli = install_devcontainer_cli()
+    if isinstance(cli, str):
+        pytest.skip(cli)
+    return cli
 
 
 # ---- buildah ------------------------------------------------------------------------------------
