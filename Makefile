@@ -5,7 +5,7 @@ BIN := .venv/bin
 COMPOSE := docker compose --env-file .env.production
 STACK := fastapi-stack
 
-.PHONY: help bootstrap dev down status test lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
+.PHONY: help bootstrap dev down status test test-fast lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +28,14 @@ TYPED = core app logserver worker scripts bench migrations tests
 # The JUnit XML report is where `make bench-dev` reads the suite's time from.
 test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, stack)
 	@$(BIN)/pytest --junit-xml=.state/test/junit.xml
+
+# test-fast bootstraps only when the lock changed since the last bootstrap (a bootstrap takes longer
+# than the tests).
+$(BIN)/.bootstrapped: uv.lock pyproject.toml
+	@bash scripts/bootstrap.sh && touch $@
+
+test-fast: $(BIN)/.bootstrapped ## the tests that need no server, service or container (marker fast)
+	@$(BIN)/pytest -m fast -q
 
 lint: bootstrap ## ruff, mypy, the import layers (import-linter) and the dependencies (deptry)
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED) \

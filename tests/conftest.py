@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from core.settings import ROOT, Settings, load_settings
 from scripts.supervise import postgres_ready, redis_ping
+from tests.support.logserver import InProcessLogServer
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, settings_env
@@ -102,6 +104,13 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app, with its lifespan running, on the test's own database."""
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
+    """A real log server, in this process on its own loop thread, storing under tmp_path/logs."""
+    with InProcessLogServer(tmp_path / "logs") as server:
+        yield server
 
 
 def pytest_report_header() -> str:

@@ -17,7 +17,9 @@ from core.logging import configure_logging, reset_logging
 from core.settings import Settings, load_settings
 from logserver.client import LogServerHandler
 from logserver.reader import records
-from tests.support.logserver import LogServerProcess
+from tests.support.logserver import InProcessLogServer
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 async def _work() -> dict[str, bool]:
@@ -32,13 +34,7 @@ def _app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
-    with LogServerProcess(tmp_path / "logs", tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def api_settings(tmp_path: Path, logserver: LogServerProcess) -> Iterator[Settings]:
+def api_settings(tmp_path: Path, logserver: InProcessLogServer) -> Iterator[Settings]:
     yield load_settings(
         environment="test",
         state_dir=tmp_path / "state",
@@ -53,7 +49,7 @@ def api_settings(tmp_path: Path, logserver: LogServerProcess) -> Iterator[Settin
 
 
 def test_one_access_record_per_request_with_the_request_id(
-    api_settings: Settings, logserver: LogServerProcess
+    api_settings: Settings, logserver: InProcessLogServer
 ) -> None:
     with TestClient(_app(api_settings)) as client:
         greeting = client.get("/api/v1/user/greeting", params={"name": "Ada"})

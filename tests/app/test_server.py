@@ -7,20 +7,13 @@ import os
 import signal
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from logserver.reader import records
-from tests.support.logserver import LogServerProcess
+from tests.support.logserver import InProcessLogServer
 from tests.support.processes import ServiceProcess, free_port, wait_for
-
-
-@pytest.fixture
-def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
-    with LogServerProcess(tmp_path / "logs", tmp_path) as server:
-        yield server
 
 
 def _answers(url: str) -> bool:
@@ -33,7 +26,7 @@ def _answers(url: str) -> bool:
 
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_production_server_serves_logs_each_request_and_stops_cleanly(
-    server: str, tmp_path: Path, logserver: LogServerProcess
+    server: str, tmp_path: Path, logserver: InProcessLogServer
 ) -> None:
     port = free_port()
     env = {

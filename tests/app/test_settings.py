@@ -6,6 +6,8 @@ import pytest
 
 from core.settings import DEFAULT_PORTS, ROOT, SettingsError, load_settings
 
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+
 
 def test_port_offset_shifts_every_default_port() -> None:
     base = load_settings(port_offset=0, **dict.fromkeys(DEFAULT_PORTS))

@@ -6,7 +6,11 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from core.settings import COMPONENTS, DEFAULT_PORTS, ROOT
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 def load_jsonc(name: str) -> Any:

@@ -12,6 +12,8 @@ import pytest
 from tests.env import dockerfile
 from tests.env.conftest import ROOT, VENV_BIN, run
 
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+
 DOCKERFILE = ROOT / "Dockerfile"
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests.env import pins
 from tests.env.conftest import ROOT
 
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+
 
 def test_every_environment_states_the_same_versions() -> None:
     found = pins.statements(ROOT)

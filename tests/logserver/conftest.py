@@ -1,4 +1,5 @@
-"""A real log server, started as a subprocess on a free loopback port, per test."""
+"""The log server as a subprocess, for the tests where its process is the point (signals,
+restarts); the in-process `logserver` fixture is the suite's (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,6 @@ from tests.support.logserver import LogServerProcess
 
 
 @pytest.fixture
-def logserver(tmp_path: Path) -> Iterator[LogServerProcess]:
+def logserver_process(tmp_path: Path) -> Iterator[LogServerProcess]:
     with LogServerProcess(tmp_path / "logs", tmp_path) as server:
         yield server

@@ -16,7 +16,7 @@ from logserver.probe import answers
 from logserver.probe import main as probe_main
 from logserver.protocol import auth_line, sync_line
 from logserver.reader import records
-from tests.support.logserver import LogServerProcess, server_env
+from tests.support.logserver import InProcessLogServer, server_env
 from tests.support.processes import free_port
 
 
@@ -47,9 +47,10 @@ def _reply(sock: socket.socket) -> dict[str, object]:
     return doc
 
 
+@pytest.mark.fast
 def test_a_sender_without_the_token_is_refused(tmp_path: Path) -> None:
     record = orjson.dumps({"stream": "app", "message": "hello"}) + b"\n"
-    with LogServerProcess(tmp_path / "logs", tmp_path, host="0.0.0.0", token="s3cret") as server:
+    with InProcessLogServer(tmp_path / "logs", host="0.0.0.0", token="s3cret") as server:
         address = ("127.0.0.1", server.port)
         for first_line in (b"", auth_line("wrong")):
             with socket.create_connection(address, timeout=10) as sock:
@@ -65,8 +66,9 @@ def test_a_sender_without_the_token_is_refused(tmp_path: Path) -> None:
     assert [doc["message"] for doc in records(server.base, ["app"])] == ["hello"]
 
 
+@pytest.mark.fast
 def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
-    with LogServerProcess(tmp_path / "logs", tmp_path, token="s3cret") as server:
+    with InProcessLogServer(tmp_path / "logs", token="s3cret") as server:
         assert answers("127.0.0.1", server.port)
         assert probe_main(["127.0.0.1", str(server.port)]) == 0
         assert server.stop() == 0

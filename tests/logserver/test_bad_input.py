@@ -7,11 +7,14 @@ import random
 import socket
 
 import orjson
+import pytest
 
 from logserver.client import ping
 from logserver.protocol import MAX_LINE_BYTES, sync_line
 from logserver.reader import records
-from tests.support.logserver import LogServerProcess
+from tests.support.logserver import InProcessLogServer
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 def _exchange(sock: socket.socket, data: bytes) -> dict[str, object]:
@@ -33,7 +36,7 @@ def _records(label: str, count: int) -> bytes:
     )
 
 
-def test_random_bytes_then_valid_records(logserver: LogServerProcess) -> None:
+def test_random_bytes_then_valid_records(logserver: InProcessLogServer) -> None:
     garbage = random.Random(7).randbytes(1024 * 1024)
     # Every non-blank piece between newlines is one reject (none is a JSON object).
     expected_rejects = sum(1 for piece in garbage.split(b"\n") if piece.strip())
@@ -62,7 +65,7 @@ def test_random_bytes_then_valid_records(logserver: LogServerProcess) -> None:
     assert {doc["reason"] for doc in rejects} <= {"not UTF-8", "not JSON", "not a JSON object"}
 
 
-def test_each_kind_of_bad_line_is_rejected_with_its_reason(logserver: LogServerProcess) -> None:
+def test_each_kind_of_bad_line_is_rejected_with_its_reason(logserver: InProcessLogServer) -> None:
     bad = [
         b"\xff\xfe not utf-8",
         b"{not json",

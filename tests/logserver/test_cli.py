@@ -17,6 +17,8 @@ from logserver.protocol import timestamp
 from logserver.retention import compress_file
 from logserver.tail import Follower
 
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+
 NOW = datetime.now(UTC)
 RECORD_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
 

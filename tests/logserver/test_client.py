@@ -17,7 +17,7 @@ import pytest
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.reader import records
 from logserver.records import ContextFilter, JsonFormatter, StderrHandler
-from tests.support.logserver import LogServerProcess
+from tests.support.logserver import InProcessLogServer, LogServerProcess
 from tests.support.processes import free_port
 
 trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
@@ -39,8 +39,9 @@ def _handler(port: int, spill: Path, **options: Any) -> LogServerHandler:
     return handler
 
 
+@pytest.mark.fast
 def test_a_record_carries_the_documented_fields(
-    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
     handler = _handler(logserver.port, tmp_path / "spill")
     logger.addHandler(handler)
@@ -112,6 +113,7 @@ def test_records_wait_in_the_spill_file_until_the_server_is_up(
     assert (spill / "tester.jsonl").stat().st_size == 0
 
 
+@pytest.mark.fast
 def test_two_live_handlers_of_one_component_spill_to_separate_files(tmp_path: Path) -> None:
     port = free_port()
     handlers = [_handler(port, tmp_path) for _ in range(2)]
@@ -122,8 +124,9 @@ def test_two_live_handlers_of_one_component_spill_to_separate_files(tmp_path: Pa
             handler.close()
 
 
+@pytest.mark.fast
 def test_a_full_queue_drops_and_says_so(
-    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
     handler = _handler(logserver.port, tmp_path / "spill", queue_size=10)
     logger.addHandler(handler)
@@ -141,8 +144,9 @@ def test_a_full_queue_drops_and_says_so(
     assert messages[-1] == "calm"
 
 
+@pytest.mark.fast
 def test_a_forked_child_ships_under_its_own_sender(
-    tmp_path: Path, logserver: LogServerProcess, logger: logging.Logger
+    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
     handler = _handler(logserver.port, tmp_path / "spill")
     logger.addHandler(handler)
@@ -170,6 +174,7 @@ def test_a_forked_child_ships_under_its_own_sender(
     assert child[0]["sender"] != handler.sender and child[0]["seq"] == 1
 
 
+@pytest.mark.fast
 def test_json_on_stderr_has_the_same_shape(
     capsys: pytest.CaptureFixture[str], logger: logging.Logger
 ) -> None:
@@ -187,7 +192,7 @@ def test_json_on_stderr_has_the_same_shape(
 
 
 def test_a_process_that_exits_delivers_what_it_logged(
-    tmp_path: Path, logserver: LogServerProcess
+    tmp_path: Path, logserver: InProcessLogServer
 ) -> None:
     script = f"""
 import logging

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from logserver.console import COMPONENT_COLOURS, render
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -60,12 +60,12 @@ def _loggers(handlers: list[LogServerHandler]) -> list[logging.Logger]:
     ("total", "stop_signal"), [(100_000, signal.SIGTERM), (24_000, signal.SIGKILL)]
 )
 def test_restart_loses_and_duplicates_nothing(
-    tmp_path: Path, logserver: LogServerProcess, total: int, stop_signal: int
+    tmp_path: Path, logserver_process: LogServerProcess, total: int, stop_signal: int
 ) -> None:
     per_sender = total // SENDERS
     stop_at, restart_at = per_sender * 4 // 10, per_sender * 7 // 10
     gates = {stop_at: Gate(SENDERS), restart_at: Gate(SENDERS)}
-    handlers = _handlers(logserver, tmp_path / "spill", per_sender)
+    handlers = _handlers(logserver_process, tmp_path / "spill", per_sender)
     threads = [
         threading.Thread(target=_sender, args=(logger, who, per_sender, gates))
         for who, logger in enumerate(_loggers(handlers))
@@ -74,11 +74,11 @@ def test_restart_loses_and_duplicates_nothing(
         thread.start()
     try:
         gates[stop_at].arrived.wait(30)  # 40% logged, much of it still on its way
-        code = logserver.stop(stop_signal)
+        code = logserver_process.stop(stop_signal)
         assert code == (0 if stop_signal == signal.SIGTERM else -signal.SIGKILL)
         gates[stop_at].opened.set()
         gates[restart_at].arrived.wait(30)  # 30% more logged while the server was down
-        logserver.start()
+        logserver_process.start()
         gates[restart_at].opened.set()
         for thread in threads:
             thread.join(60)
@@ -89,9 +89,9 @@ def test_restart_loses_and_duplicates_nothing(
             gate.opened.set()
         for handler in handlers:
             handler.close()
-    assert logserver.stop() == 0
+    assert logserver_process.stop() == 0
 
-    stored = list(records(logserver.base, ["load"]))
+    stored = list(records(logserver_process.base, ["load"]))
     assert len(stored) == total
     by_sender: dict[int, list[int]] = defaultdict(list)
     for doc in stored:

@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from logserver.ledger import Ledger
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 def _write(path: Path, pairs: list[tuple[str, int]]) -> None:

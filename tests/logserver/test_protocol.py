@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from logserver.protocol import MAX_LINE_BYTES, LineParser
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 

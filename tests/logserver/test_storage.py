@@ -8,9 +8,13 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from logserver.reader import log_files, read_records
 from logserver.retention import Retention, sweep
 from logserver.storage import Storage, StorageConfig
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 class Clock:

@@ -13,6 +13,8 @@ from core.settings import ROOT
 from scripts import stack
 from scripts.launch import TOOLS_BIN
 
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+
 CONFIG = ROOT / "process-compose.yaml"
 SCHEMA_FROM_BOOTSTRAP = TOOLS_BIN.parent / "process-compose-schema.json"
 

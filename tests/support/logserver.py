@@ -1,17 +1,23 @@
-"""The real log server as a subprocess on a free loopback port, as the tests run it."""
+"""The real log server as the tests run it, on a free loopback port: in this process on its own
+event loop thread (what it stores), or as a subprocess (where a signal, a restart or the program
+itself is the point)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import signal
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from logserver.cli import serve_argv
+from logserver.server import LogServer, ServerConfig, check_config
+from logserver.storage import StorageConfig
 from scripts.supervise import logserver_answers
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess, free_port, wait_for
 
 
 def server_env() -> dict[str, str]:
@@ -85,3 +91,65 @@ class LogServerProcess:
     ) -> None:
         if self.service is not None:
             self.service.stop()
+
+
+class InProcessLogServer:
+    """`logserver.server.LogServer` serving in this process, on an event loop of its own thread;
+    stopped as SIGTERM stops the program (drain, flush, fsync)."""
+
+    def __init__(self, base: Path, *, host: str = "127.0.0.1", token: str | None = None) -> None:
+        self.base = base
+        self.host = host
+        self.port = free_port()
+        self.token = token
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        config = ServerConfig(StorageConfig(self.base), self.host, self.port, self.token)
+        check_config(config)
+        self._thread = threading.Thread(target=self._serve, args=(config,), name="logserver")
+        self._thread.start()
+        wait_for(lambda: self.answers() or not self._thread_alive(), timeout, "the log server")
+        if not self._thread_alive():
+            raise AssertionError(f"the log server stopped at start: {self._error!r}")
+
+    def _serve(self, config: ServerConfig) -> None:
+        async def main() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            await LogServer(config).serve(self._stop)
+
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # reported by stop()
+            self._error = error
+
+    def _thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def answers(self) -> bool:
+        return logserver_answers(self.port, self.token)
+
+    def stop(self, timeout: float = 20) -> int:
+        """Stops the server; 0 once it stopped cleanly, as the program's exit code would be."""
+        assert self._thread is not None
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the log server did not stop"
+        return 0 if self._error is None else 1
+
+    def __enter__(self) -> InProcessLogServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._thread_alive():
+            self.stop()

@@ -7,7 +7,11 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from worker.log_files import QUIET, prune
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
