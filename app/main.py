@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.api.router import API_PREFIX, ROUTERS
 from app.api.routes import health
+from app.body_limit import BodyLimitMiddleware
 from app.errors import install_error_handlers
 from app.middleware import AccessLogMiddleware
 from app.resources import open_resources
@@ -37,10 +38,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="FastAPI stack",
         lifespan=lifespan,
+        # operationId is the handler's name (`create_user`), which the OpenAPI links refer to
+        # and generated clients name their methods after.
+        generate_unique_id_function=lambda route: route.name,
         telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
     )
     app.state.settings = settings
     configure_logging("api", app.state.settings)
+    # Added first, so it runs inside the access log: a refused body is logged like any request.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)

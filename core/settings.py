@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry (to the globally configured providers). Off, as nothing here
     # configures them: on, it checks the providers on every request, ~8% of a greeting's time.
     api_telemetry: bool = False
+    # A request body over this gets a 413 before it is read whole.
+    api_max_body_bytes: int = Field(1024 * 1024, ge=1)
 
     postgres_host: str = "127.0.0.1"
     postgres_port: Port | None = None

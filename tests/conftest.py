@@ -6,8 +6,6 @@ and the raw-SQL paths are isolated alike; Redis is flushed between tests.
 
 from __future__ import annotations
 
-import itertools
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -25,7 +22,7 @@ from scripts.supervise import postgres_ready, redis_ping
 from tests.support.logserver import InProcessLogServer
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, settings_env
+from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database, settings_env
 
 
 @pytest.fixture(scope="session")
@@ -85,18 +82,11 @@ def migrated_template(services: Settings) -> str:
     return TEMPLATE_DB
 
 
-_database_numbers = itertools.count()
-
-
 @pytest.fixture
 def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
     """Settings pointing at a fresh, migrated database and an empty Redis database."""
-    name = f"test_{os.getpid()}_{next(_database_numbers)}"
-    admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    with redis.Redis.from_url(services.redis_url) as client:
-        client.flushdb()
-    yield services.model_copy(update={"postgres_db": name})
-    admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database(services, migrated_template) as fresh:
+        yield fresh
 
 
 @pytest.fixture

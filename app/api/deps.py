@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import ApiError
 from app.resources import Resources
 from app.services.counter import CoalescedCounter
 from core.settings import Settings
@@ -68,3 +69,22 @@ PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 QueriesDep = Annotated[Any, Depends(get_queries)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def require_json(request: Request) -> None:
+    """A body that is not declared JSON is a 415 (FastAPI would read it as bytes, then fail the
+    body's validation with a message about dictionaries). No body at all is left to validation."""
+    content_type = request.headers.get("content-type", "")
+    if await request.body() and not is_json(content_type):
+        raise ApiError(415, f"the body must be application/json, not {content_type!r}")
+
+
+def is_json(content_type: str) -> bool:
+    """application/json or application/*+json, with or without parameters."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+JsonBody = Depends(require_json)

@@ -1,36 +1,89 @@
-"""API shapes of a user, separate from the ORM model."""
+"""API shapes of a user, separate from the ORM model.
+
+Every bound here holds the table's too (NOT NULL, column lengths, the check on age): a value the
+schema accepts, the database stores. tests/app/test_write_constraints.py derives those bounds from
+the migrated schema and checks them, so a new column cannot slip past.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+
+def json_integer(value: object) -> object:
+    """An integer as JSON Schema has it: 2.0 is one, `true` and "2" are not (the models are
+    strict, which alone would refuse 2.0 as well)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Postgres text cannot hold NUL: free text refuses it rather than failing in the database.
+PLAIN_TEXT = r"^[^\x00]*$"
 
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-Age = Annotated[int, Field(ge=0, le=150)]
-Mobile = Annotated[str, Field(max_length=32)]
-Address = Annotated[str, Field(max_length=255)]
+Email = Annotated[
+    EmailStr,
+    Field(
+        max_length=254,
+        description="An address as email-validator takes it: special-use domains such as "
+        "`.test`, `.local` or `localhost` are refused.",
+    ),
+]
+Age = Annotated[int, Field(ge=0, le=150), BeforeValidator(json_integer)]
+Mobile = Annotated[str, Field(max_length=32, pattern=PLAIN_TEXT)]
+Address = Annotated[str, Field(max_length=255, pattern=PLAIN_TEXT)]
 
 
+def _unset_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+# A PATCH field that may be left out but never set to null: left out, it stays unset (the update
+# applies `model_dump(exclude_unset=True)`), and the schema says "string", not "string or null".
+LEAVE_OUT: Any = Field(default=None, json_schema_extra=_unset_default)
+
+
+# Strict: JSON's false is not the age 0, nor 5.0 the integer 5.
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     username: Username
-    email: EmailStr
+    email: Email
     age: Age | None = None
     mobile: Mobile | None = None
     address: Address | None = None
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The fields to change; a field the table holds NOT NULL may be left out, not nulled."""
 
-    username: Username | None = None
-    email: EmailStr | None = None
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    username: Username = LEAVE_OUT
+    email: Email = LEAVE_OUT
     age: Age | None = None
     mobile: Mobile | None = None
     address: Address | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name
+        if value is None and name and type(None) not in get_args(cls.model_fields[name].annotation):
+            raise ValueError(f"{name} cannot be null")
+        return value
 
 
 class UserOut(BaseModel):

@@ -1,12 +1,16 @@
 """The session's Postgres and Redis as the tests use them: the environment a subprocess needs to
-see the same settings, and statements run on the admin database."""
+see the same settings, statements run on the admin or a test database, and fresh databases."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
+import redis
 
 from core.settings import Settings
 
@@ -35,3 +39,36 @@ def admin_sql(settings: Settings, statement: str) -> None:
             await connection.close()
 
     asyncio.run(run())
+
+
+def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Record]:
+    """The rows of one statement run on the settings' database (a script of statements, when
+    it is no query and has no arguments)."""
+
+    async def run() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(settings.postgres_dsn)
+        try:
+            if arguments or query.lstrip().lower().startswith(("select", "explain")):
+                return list(await connection.fetch(query, *arguments))
+            await connection.execute(query)
+            return []
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+_database_numbers = itertools.count()
+
+
+@contextmanager
+def fresh_database(services: Settings, template: str) -> Iterator[Settings]:
+    """`services` on a new database cloned from `template`, dropped after; Redis flushed."""
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    with redis.Redis.from_url(services.redis_url) as client:
+        client.flushdb()
+    try:
+        yield services.model_copy(update={"postgres_db": name})
+    finally:
+        admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.api.deps import CounterDep, PoolDep, QueriesDep
+from app.errors import error_responses
 from app.responses import OrjsonResponse
 from app.schemas.user import Counter, Greeting, UserPage
 from app.services import users
@@ -19,13 +20,13 @@ router = APIRouter(prefix="/user", tags=["user"])
 # so FastAPI's second validation pass through the response model is skipped on these hot paths.
 
 
-@router.get("/greeting", response_model=Greeting)
+@router.get("/greeting", response_model=Greeting, responses=error_responses(422))
 async def greeting(name: Annotated[str, Query(max_length=64)] = "World") -> Response:
     message = f"Hello, {name}!"
     return Response(orjson.dumps({"message": message}), media_type="application/json")
 
 
-@router.get("/list", response_model=UserPage)
+@router.get("/list", response_model=UserPage, responses=error_responses(422, 503))
 async def list_users(
     pool: PoolDep,
     queries: QueriesDep,
@@ -36,7 +37,7 @@ async def list_users(
     return OrjsonResponse(result)
 
 
-@router.get("/counter", response_model=Counter)
+@router.get("/counter", response_model=Counter, responses=error_responses(503))
 async def counter(counter: CounterDep) -> Response:
     value = await counter.incr()
     return Response(orjson.dumps({"counter": value}), media_type="application/json")

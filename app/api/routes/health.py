@@ -8,20 +8,26 @@ from collections.abc import Awaitable
 from fastapi import APIRouter
 
 from app.api.deps import ResourcesDep
-from app.errors import error_response
+from app.errors import error_response, error_responses
 from app.responses import OrjsonResponse
+from app.schemas.health import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT_SECONDS = 2.0
+NOT_READY = "Not ready: a store is down; `details` holds each check's result, as on a 200."
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 async def health() -> OrjsonResponse:
     return OrjsonResponse({"status": "ok"})
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {**error_responses(503)[503], "description": NOT_READY}},
+)
 async def ready(resources: ResourcesDep) -> OrjsonResponse:
     checks = {
         "postgres": _check(resources.pool.fetchval("select 1")),
