@@ -9,11 +9,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-UserId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+from core.validators import JSON_INTEGER
+
+UserId = Annotated[int, Field(ge=1, le=2**63 - 1), JSON_INTEGER]
 
 
 class NoArguments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict, as the api's bodies: JSON's true is not the user 1, nor "1".
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class UserReportArguments(NoArguments):

@@ -12,7 +12,6 @@ from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -20,14 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-
-def json_integer(value: object) -> object:
-    """An integer as JSON Schema has it: 2.0 is one, `true` and "2" are not (the models are
-    strict, which alone would refuse 2.0 as well)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
+from core.validators import JSON_INTEGER
 
 # Postgres text cannot hold NUL: free text refuses it rather than failing in the database.
 PLAIN_TEXT = r"^[^\x00]*$"
@@ -41,7 +33,7 @@ Email = Annotated[
         "`.test`, `.local` or `localhost` are refused.",
     ),
 ]
-Age = Annotated[int, Field(ge=0, le=150), BeforeValidator(json_integer)]
+Age = Annotated[int, Field(ge=0, le=150), JSON_INTEGER]
 Mobile = Annotated[str, Field(max_length=32, pattern=PLAIN_TEXT)]
 Address = Annotated[str, Field(max_length=255, pattern=PLAIN_TEXT)]
 
@@ -55,7 +47,7 @@ def _unset_default(schema: dict[str, Any]) -> None:
 LEAVE_OUT: Any = Field(default=None, json_schema_extra=_unset_default)
 
 
-# Strict: JSON's false is not the age 0, nor 5.0 the integer 5.
+# Strict: JSON's false is not the age 0, nor "5" the integer 5.
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -17,13 +17,12 @@ from core.tasks import QUEUEABLE
 ERROR_STATES = frozenset({states.FAILURE, states.RETRY})
 
 
-def validate(*, name: str, arguments: dict[str, Any]) -> BaseModel:
-    """The arguments of task `name`, checked: an unknown task is a 404, bad arguments a 422."""
-    queueable = QUEUEABLE.get(name)
-    if queueable is None:
-        raise ApiError(404, f"no task named {name!r}", {"tasks": sorted(QUEUEABLE)})
+def validate(*, name: str, arguments: BaseModel | None) -> BaseModel:
+    """The arguments of task `name` (a key of QUEUEABLE), checked against its own model: the
+    body is any task's arguments, and another task's are a 422."""
+    given = arguments.model_dump() if arguments is not None else {}
     try:
-        return queueable.arguments.model_validate(arguments)
+        return QUEUEABLE[name].arguments.model_validate(given)
     except ValidationError as error:
         details = [
             {"loc": ["body", *problem["loc"]], "msg": problem["msg"], "type": problem["type"]}

@@ -1,4 +1,5 @@
-"""The api served by a real uvicorn on a free port, for tests that speak HTTP to it."""
+"""The api served by a real uvicorn on a free port, for tests that speak HTTP to it; the
+generative test's seed in the report header."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uvicorn
 from app.main import create_app
 from core.settings import Settings
 from scripts.supervise import wait_for
+from tests.support.fuzz import EXAMPLES, REPLAY, SEED
 from tests.support.processes import free_port
 from tests.support.services import fresh_database
 
@@ -38,3 +40,7 @@ def served_api(services: Settings, migrated_template: str) -> Iterator[str]:
         finally:
             server.should_exit = True
             thread.join(30)
+
+
+def pytest_report_header() -> str:
+    return f"api fuzz: {EXAMPLES} examples per operation and mode, seed {SEED} ({REPLAY})"

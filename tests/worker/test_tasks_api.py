@@ -139,10 +139,13 @@ def test_unknown_names_and_bad_arguments_are_refused_before_queueing(
     # No broker at all: had anything been sent, the answer would be a 503.
     no_broker = worker_settings.model_copy(update={"redis_port": free_port()})
     with TestClient(create_app(no_broker), raise_server_exceptions=False) as client:
-        missing = client.post("/api/v1/tasks/nope")
-        assert missing.status_code == 404
-        assert missing.json()["error"]["code"] == "not_found"
+        unknown = client.post("/api/v1/tasks/nope")
+        assert unknown.status_code == 422, unknown.text
+        assert "ping" in unknown.json()["error"]["message"]  # the names it could have been
         for name, arguments in [
+            ("user_report", {"user_id": True}),
+            ("user_report", {"user_id": "5"}),
+            ("ping", {"user_id": 5}),
             ("ping", {"extra": 1}),
             ("user_report", {}),
             ("user_report", {"user_id": 0}),
