@@ -15,7 +15,7 @@ cli = typer.Typer(help=__doc__, add_completion=False)
 
 @cli.command()
 def bench(
-    duration: Annotated[int, typer.Option(min=1, help="Seconds per endpoint, over 2 rounds.")] = 10,
+    duration: Annotated[int, typer.Option(min=1, help="Seconds per endpoint, over 3 rounds.")] = 10,
     connections: Annotated[int, typer.Option(min=1, help="wrk's open connections (-c).")] = 64,
     threads: Annotated[int, typer.Option(min=1, help="wrk's threads (-t).")] = 2,
     workers: Annotated[
