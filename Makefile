@@ -56,7 +56,7 @@ flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-onl
 logserver: ## run the log server alone in the foreground
 	@$(BIN)/dev run logserver $(ARGS)
 
-bench: bootstrap ## wrk against the api (production settings) and a raw ASGI baseline; WORKERS=n for more
+bench: bootstrap ## wrk against the api (production settings), a raw ASGI baseline and the peer (plain FastAPI); WORKERS=n for more
 	@$(BIN)/python -m bench
 
 bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, worker restart, log server records/s
