@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
-COMPOSE := docker compose --env-file .env.production
+COMPOSE := scripts/compose.sh
 STACK := fastapi-stack
 
 .PHONY: help bootstrap dev down status test test-fast lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
@@ -17,8 +17,8 @@ dev: bootstrap ## start the whole dev stack under process-compose (Ctrl-C stops 
 	@$(BIN)/dev up
 
 down: ## stop the running dev stack (and the compose deployment, if one runs)
-	-@$(BIN)/dev down
-	@if [ -f .env.production ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then $(COMPOSE) down; fi
+	-@[ ! -x $(BIN)/dev ] || $(BIN)/dev down
+	@if [ -f .env.production ] && $(COMPOSE) running 2>/dev/null; then $(COMPOSE) compose down; fi
 
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
@@ -65,11 +65,13 @@ bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, work
 .env.production:
 	@echo "make up needs .env.production: cp .env.production.example .env.production, then change every CHANGE-ME" >&2; exit 1
 
-build: ## build the production image (Dockerfile, target runtime) that compose.yaml runs
-	docker build --target runtime --tag "$${APP_IMAGE:-fastapi-stack:latest}" .
+# build, up and down use Docker when its daemon answers, else Podman (its API socket, with the
+# compose CLI from .venv); ENGINE=docker or ENGINE=podman chooses (scripts/compose.sh).
+build: ## build the production image (Dockerfile, target runtime) that compose.yaml runs; ENGINE=docker|podman
+	@$(COMPOSE) build
 
-up: .env.production ## start the production-like deployment (compose.yaml) and wait until it is healthy
-	$(COMPOSE) up --detach --wait
+up: .env.production ## start the production deployment (compose.yaml) and wait until every service is healthy
+	@$(COMPOSE) compose up --detach --wait
 
 stack: ## deploy compose.yaml to a Docker Swarm (after docker swarm init; APP_IMAGE pushed to a registry)
 	@$(BIN)/python -c 'import sys, yaml; c = yaml.safe_load(open("compose.yaml")); [s.pop("depends_on", None) for s in c["services"].values()]; yaml.safe_dump(c, sys.stdout)' \
