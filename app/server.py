@@ -60,6 +60,7 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "websockets": False,
         "log_dictconfig": GRANIAN_LOGGING,
         "log_access": False,  # app.middleware writes the access log
+        "respawn_failed_workers": True,  # as uvicorn's supervisor does with a worker that died
     }
 
 
