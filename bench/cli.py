@@ -1,5 +1,5 @@
-"""`python -m bench`: the api under wrk against a raw ASGI baseline (`make bench`), or the dev
-loop's waits (`--dev-loop`, `make bench-dev`)."""
+"""`python -m bench`: the api under wrk against a raw ASGI baseline and the peer, plain FastAPI
+(`make bench`), or the dev loop's waits (`--dev-loop`, `make bench-dev`)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def bench(
         ),
     ] = False,
 ) -> None:
-    """Benchmark the API under wrk (production server settings) against a raw ASGI baseline."""
+    """Benchmark the API under wrk (production server settings) against a raw ASGI baseline and
+    the same endpoints in plain FastAPI (the peer)."""
     os.chdir(ROOT)
     settings = get_settings()
     if dev_loop:
