@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from logserver.connection import Refused
 from logserver.protocol import auth_line, sync_line
 from logserver.records import QueueingHandler, RecordEncoder
 from logserver.shipper import ClientConfig, Shipper
@@ -107,7 +108,9 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def ping(host: str, port: int, token: str | None = None, timeout: float = 2.0) -> dict[str, Any]:
-    """Round trip to the log server (auth if a token is given, then a sync); raises OSError."""
+    """Round trip to the log server (auth if a token is given, then a sync): the one ping, which
+    the readiness probe and the supervisors wrap. Raises Refused when the server answers with an
+    error (a missing or wrong token), another OSError when it does not answer."""
     with socket.create_connection((host, port), timeout) as sock:
         sock.settimeout(timeout)
         sock.sendall((auth_line(token) if token else b"") + sync_line("ping"))
@@ -118,6 +121,8 @@ def ping(host: str, port: int, token: str | None = None, timeout: float = 2.0) -
                 raise ConnectionResetError("the log server closed the connection")
             reply += chunk
     doc = orjson.loads(reply)
+    if isinstance(doc, dict) and "error" in doc:
+        raise Refused(str(doc["error"]))
     if not isinstance(doc, dict) or doc.get("synced") != "ping":
-        raise ConnectionError(str(doc.get("error") if isinstance(doc, dict) else doc))
+        raise ConnectionError(f"not a log server's answer: {doc!r}")
     return doc

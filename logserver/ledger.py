@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from logserver.reader import parse_line, read_lines
-from logserver.storage import parse_name
+from logserver.storage import parse_name, stream_entries
 
 log = logging.getLogger("logserver.ledger")
 
@@ -83,16 +83,14 @@ class Ledger:
 
     def _unsaved(self, files: dict[str, int], saved_at: float) -> Iterator[tuple[Path, int]]:
         """Files with lines past the checkpoint: listed ones past their size, and newer ones."""
-        folders = [e for e in self.base.iterdir() if e.is_dir()] if self.base.is_dir() else []
-        for folder in folders:
-            for entry in folder.iterdir():
-                plain = str(entry.relative_to(self.base)).removesuffix(".gz")
-                if parse_name(entry.name) is None:
-                    continue
-                if plain in files:
-                    yield entry, files[plain]
-                elif entry.stat().st_mtime >= saved_at:
-                    yield entry, 0
+        for entry, _ in stream_entries(self.base):
+            plain = str(entry.relative_to(self.base)).removesuffix(".gz")
+            if parse_name(entry.name) is None:
+                continue
+            if plain in files:
+                yield entry, files[plain]
+            elif entry.stat().st_mtime >= saved_at:
+                yield entry, 0
 
     def _scan(self, path: Path, offset: int) -> None:
         for line in read_lines(path, offset):

@@ -1,26 +1,26 @@
 """The readiness probe: `python -m logserver.probe HOST PORT` exits 0 if the log server answers.
 
-It runs every second under process-compose, so it imports nothing but the stdlib and reads no
-settings (`logserver ping` does both, for people). A server that answers a sync, or refuses it for
-want of a token, is up.
+It runs every second under process-compose, so it is small: no CLI, no options, one round trip
+through `logserver.client.ping` (as `logserver ping`, for people, does). A server that answers a
+sync, or refuses it for want of a token, is up.
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 
-PROBE = b'{"sync": "probe"}\n'
+from logserver.client import ping
+from logserver.connection import Refused
 
 
 def answers(host: str, port: int, timeout: float = 2.0) -> bool:
     try:
-        with socket.create_connection((host, port), timeout) as sock:
-            sock.sendall(PROBE)
-            reply = sock.makefile("rb").readline()
-    except OSError:
+        ping(host, port, timeout=timeout)
+    except Refused:
+        return True  # up, and wants a token
+    except (OSError, ValueError):
         return False
-    return reply.startswith((b'{"synced"', b'{"error"'))
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

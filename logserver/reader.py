@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from logserver.storage import parse_name
+from logserver.storage import parse_name, stream_entries
 
 Record = dict[str, Any]
 
@@ -29,17 +29,13 @@ class LogFile:
 def log_files(base: Path, streams: Collection[str] = (), since_day: str = "") -> list[LogFile]:
     """The files of `streams` (all when empty) from `since_day` on, in (stream, day, part) order."""
     found: dict[tuple[str, str, int], Path] = {}
-    folders = sorted(base.iterdir()) if base.is_dir() else []
-    for folder in folders:
-        if not folder.is_dir() or (streams and folder.name not in streams):
+    for entry, stream in stream_entries(base, streams):
+        name = parse_name(entry.name)
+        if name is None or name.day < since_day:
             continue
-        for entry in folder.iterdir():
-            name = parse_name(entry.name)
-            if name is None or name.day < since_day:
-                continue
-            key = (folder.name, name.day, name.part)
-            if name.gzipped or key not in found:  # while both exist, the gzipped one is complete
-                found[key] = entry
+        key = (stream, name.day, name.part)
+        if name.gzipped or key not in found:  # while both exist, the gzipped one is complete
+            found[key] = entry
     return sorted(LogFile(*key, path) for key, path in found.items())
 
 

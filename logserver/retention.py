@@ -8,10 +8,11 @@ import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from logserver.storage import StorageConfig, parse_name
+from logserver.storage import StorageConfig, parse_name, stream_entries
 
 log = logging.getLogger("logserver.retention")
 
@@ -74,26 +75,54 @@ def compress_file(path: Path) -> None:
     path.unlink()
 
 
-def sweep(config: StorageConfig, today: date) -> None:
-    """Deletes files past the retention, and gzips files left closed but plain (by a crash)."""
+def sweep(config: StorageConfig, today: date, quiet_since: float | None = None) -> dict[str, int]:
+    """Deletes files past the retention, and gzips plain files that are no longer written (every
+    part before today's newest); how many of each.
+
+    The server sweeps as it writes (it knows which file is current). A sweep from outside (the
+    beat task, for a server that was down or is gone) passes `quiet_since`, a timestamp: files
+    changed since are left alone, as the server may still be appending to them.
+    """
     oldest_kept = today - timedelta(days=config.retention_days - 1)
-    if not config.base.is_dir():
-        return
-    for folder in (entry for entry in config.base.iterdir() if entry.is_dir()):
-        names = {entry.name: parse_name(entry.name) for entry in folder.iterdir()}
-        parts_today = [n.part for n in names.values() if n and n.day == today.isoformat()]
-        newest_today = max(parts_today, default=-1)
-        for name, parsed in names.items():
-            path = folder / name
-            if name.endswith(".gz.tmp"):
-                path.unlink(missing_ok=True)
-            elif parsed is None:
-                continue
-            elif date.fromisoformat(parsed.day) < oldest_kept:
-                path.unlink(missing_ok=True)
-                log.info("deleted %s: older than %d days", path, config.retention_days)
-            elif not parsed.gzipped and (parsed.day, parsed.part) < (
-                today.isoformat(),
-                newest_today,
-            ):
-                compress_file(path)
+    counts = {"compressed": 0, "deleted": 0}
+    streams: dict[str, list[Path]] = {}
+    for entry, stream in stream_entries(config.base):
+        streams.setdefault(stream, []).append(entry)
+    for paths in streams.values():
+        names = [parse_name(path.name) for path in paths]
+        newest_today = max((n.part for n in names if n and n.day == today.isoformat()), default=-1)
+        due = _Due(oldest_kept, (today.isoformat(), newest_today), quiet_since)
+        for path in paths:
+            try:
+                counts[due.retire(path)] += 1
+            except (FileNotFoundError, KeyError):
+                continue  # nothing to do, or the server (or another sweep) got there first
+    return counts
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What is due in one stream folder."""
+
+    oldest_kept: date
+    current: tuple[str, int]  # (today, its newest part): that part is still being written
+    quiet_since: float | None
+
+    def retire(self, path: Path) -> str:
+        """Deletes or gzips `path` if due: which ("deleted", "compressed"), else ""."""
+        name = parse_name(path.name)
+        if path.name.endswith(".gz.tmp") and self._quiet(path):
+            path.unlink()  # left by a compression that did not finish
+        elif name is None:
+            return ""
+        elif date.fromisoformat(name.day) < self.oldest_kept:
+            path.unlink()
+            log.info("deleted %s: older than the retention", path)
+            return "deleted"
+        elif not name.gzipped and (name.day, name.part) < self.current and self._quiet(path):
+            compress_file(path)
+            return "compressed"
+        return ""
+
+    def _quiet(self, path: Path) -> bool:
+        return self.quiet_since is None or path.stat().st_mtime <= self.quiet_since

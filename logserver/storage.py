@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,6 +50,16 @@ def parse_name(name: str) -> FileName | None:
         return None
     day, part, gz = match.groups()
     return FileName(day, int(part or 0), gz is not None)
+
+
+def stream_entries(base: Path, streams: Collection[str] = ()) -> Iterator[tuple[Path, str]]:
+    """Every entry of every stream folder under `base` (of `streams`, when given), as (path,
+    stream), stream by stream in name order: the one walk of the log folder."""
+    folders = sorted(base.iterdir()) if base.is_dir() else []
+    for folder in folders:
+        if folder.is_dir() and (not streams or folder.name in streams):
+            for entry in sorted(folder.iterdir()):
+                yield entry, folder.name
 
 
 def file_name(day: str, part: int) -> str:

@@ -5,7 +5,8 @@ its contract gives (core.tasks), whatever module it lives in."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,9 +16,14 @@ from celery import Task, shared_task
 
 from core.celery_client import settings_of
 from core.tasks import celery_name
-from worker import log_files, users
+from logserver.retention import sweep
+from logserver.storage import StorageConfig
+from worker import users
 
 log = logging.getLogger(__name__)
+
+# A file changed within this long may still be written by the log server: the sweep leaves it.
+LOG_QUIET = timedelta(hours=1)
 
 # Failures that may pass by themselves (a store restarting, a network blip): worth a retry.
 TRANSIENT: tuple[type[Exception], ...] = (
@@ -83,7 +89,7 @@ def record_user_stats(self: Task) -> dict[str, Any]:
 def prune_log_files(self: Task) -> dict[str, int]:
     """Periodic (beat): gzips old plain log files, deletes those past LOG_RETENTION_DAYS."""
     settings = settings_of(self.app)
-    counts = log_files.prune(settings.logs_dir, settings.log_retention_days, datetime.now(UTC))
+    counts = prune_log_files_now(settings.logs_dir, settings.log_retention_days, datetime.now(UTC))
     log.info(
         "log files under %s: %d compressed, %d deleted",
         settings.logs_dir,
@@ -91,3 +97,10 @@ def prune_log_files(self: Task) -> dict[str, int]:
         counts["deleted"],
     )
     return counts
+
+
+def prune_log_files_now(base: Path, retention_days: int, now: datetime) -> dict[str, int]:
+    """The log server's own sweep (logserver.retention), from outside it: what it could not do
+    (it was down at midnight, or has stopped for good), sparing files changed within LOG_QUIET."""
+    config = StorageConfig(base, retention_days=retention_days)
+    return sweep(config, now.date(), quiet_since=(now - LOG_QUIET).timestamp())

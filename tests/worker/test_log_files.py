@@ -1,4 +1,5 @@
-"""The log maintenance task's sweep: gzip quiet plain files of past days, delete past retention."""
+"""The log maintenance task's sweep (the log server's own, from outside it): gzip plain files no
+longer written and quiet, delete past the retention."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.log_files import QUIET, prune
+from worker.tasks import LOG_QUIET as QUIET
+from worker.tasks import prune_log_files_now as prune
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
