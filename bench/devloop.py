@@ -12,9 +12,7 @@ The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import statistics
 import subprocess
 import time
@@ -29,15 +27,16 @@ import yaml
 from bench import BenchError, log_throughput
 from bench.endpoints import machine
 from bench.report import last_suite_run, write_json
-from core.settings import DEFAULT_PORTS, ROOT, Settings, load_settings
+from core.settings import DEFAULT_PORTS, ROOT, Settings
 from scripts import stack
+from scripts.isolated import isolated_run
 from scripts.launch import VENV_BIN
-from scripts.ports import free_port, port_is_bound
 from scripts.supervise import (
     Supervised,
     descendants,
     get,
-    processes_with_env,
+    kill,
+    leftovers,
     server_pids,
     stopped_by_sigterm,
     wait_for,
@@ -56,10 +55,8 @@ def run(settings: Settings) -> dict[str, Any]:
     folder = settings.state_dir / "bench" / "dev-loop"
     state_dir, log_dir = folder / "state", folder / "logs"
     shutil.rmtree(state_dir, ignore_errors=True)
-    overrides = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
-    overrides.update(STATE_DIR=str(state_dir), ENVIRONMENT="dev", API_RELOAD="true", DEBUG="")
-    stack_settings = load_settings(**{name.lower(): value for name, value in overrides.items()})
-    env = {**os.environ, **overrides}
+    isolated = isolated_run(state_dir, environment="dev", api_reload="true")
+    stack_settings, env = isolated.settings, isolated.env
     figures: dict[str, Any] = {}
     try:
         with stopped_by_sigterm():
@@ -76,8 +73,10 @@ def run(settings: Settings) -> dict[str, Any]:
             figures["logserver_records_per_s"] = logserver_rate(env, folder, log_dir)
             figures["test_suite"] = last_suite_run()
     finally:
-        left = kill_leftovers(state_dir)
-    ensure_nothing_left(stack_settings, left)
+        left, bound = leftovers(state_dir, ports_of(stack_settings))
+        kill(left)
+    if left or bound:
+        raise BenchError(f"left behind after the run: processes {left} (killed), ports of {bound}")
     document = {
         **figures,
         "meta": {
@@ -102,7 +101,7 @@ def running_stack(
     up = Supervised(f"dev-up-{run}", [DEV, "up", "--no-tui"], env, log_dir, cwd=ROOT)
     began = time.monotonic()
     with up:
-        up.wait_until(lambda: all_ready(settings), READY_TIMEOUT, "every process ready")
+        up.wait_until(lambda: stack.all_ready(settings), READY_TIMEOUT, "every process ready")
         seconds = time.monotonic() - began
         print(f"    ready in {seconds:.2f}s", flush=True)
         try:
@@ -124,17 +123,8 @@ def processes(settings: Settings) -> list[dict[str, Any]]:
     return stack.processes(settings)
 
 
-def all_ready(settings: Settings) -> bool:
-    """Every long-running process ready (or running, if it has no probe); one-shots exited 0."""
-    entries = processes(settings)
-    return bool(entries) and all(_ready(entry) for entry in entries)
-
-
-def _ready(entry: dict[str, Any]) -> bool:
-    if entry.get("status") == "Completed":
-        return entry.get("exit_code") == 0
-    probed = entry.get("has_ready_probe", True)
-    return entry.get("status") == "Running" and (not probed or entry.get("is_ready") == "Ready")
+def ports_of(settings: Settings) -> dict[str, int]:
+    return {name: settings.port(name) for name in DEFAULT_PORTS}
 
 
 def api_reload(settings: Settings) -> dict[str, Any]:
@@ -224,26 +214,6 @@ def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return {name: round(rate) for name, rate in rates.items()}
-
-
-def kill_leftovers(state_dir: Path) -> list[int]:
-    """Kills any process of this run still alive (recognised by its STATE_DIR), saying so."""
-    left = processes_with_env("STATE_DIR", str(state_dir))
-    for pid in left:
-        print(f"--> killing leftover process {pid}", flush=True)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return left
-
-
-def ensure_nothing_left(settings: Settings, killed: list[int]) -> None:
-    bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
-    if killed or bound:
-        raise BenchError(
-            f"left behind after the run: processes {killed} (killed), ports of {bound}"
-        )
 
 
 def table(figures: dict[str, Any]) -> str:

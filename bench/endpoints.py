@@ -32,8 +32,7 @@ from bench.services import GREETING, SEED_USERS, Ports
 from bench.wrk import Load, Measurement
 from core.settings import ROOT, Settings
 from scripts import postgres
-from scripts.ports import port_is_bound
-from scripts.supervise import get, processes_with_env, stopped_by_sigterm
+from scripts.supervise import get, leftovers, stopped_by_sigterm
 
 ENDPOINTS = {
     "greeting": "/api/v1/user/greeting",
@@ -99,7 +98,7 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     wrk = wrk_tool.ensure_wrk()
     script = wrk_tool.write_script(folder)
     ports = Ports.free()
-    env = services.environment(state_dir, ports, options.workers)
+    run = services.isolated(state_dir, ports, options.workers)
     print(
         f"--> bench: {options.workers} api worker(s), wrk -t{options.threads} "
         f"-c{options.connections}, {options.rounds} round(s) of {options.load().seconds}s "
@@ -108,15 +107,17 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     )
     load_before = os.getloadavg()
     with stopped_by_sigterm(), ExitStack() as stack:
-        services.start(stack, env, log_dir, ports)
+        services.start(stack, run, log_dir, ports)
         urls = check_endpoints(ports)
         rounds = alternate(wrk, script, urls, options)
-    ensure_nothing_left(ports, state_dir)
+    left, bound = leftovers(state_dir, ports.as_dict())
+    if left or bound:
+        raise BenchError(f"left behind after stopping: processes {left}, ports of {bound}")
     summary = report.summarise(rounds)
     report.compare_with_peers(summary, ENDPOINTS, PEERS)
     document = {
         **report.by_peer(summary, PEERS),
-        "meta": meta(options, wrk, ports, state_dir, load_before[0], env),
+        "meta": meta(options, wrk, ports, state_dir, load_before[0], run.settings),
     }
     report.write_json(folder / "latest.json", document)
     (folder / "latest.svg").write_text(report.chart(summary, chart_title(options)))
@@ -198,23 +199,15 @@ def alternate(
     return rounds
 
 
-def ensure_nothing_left(ports: Ports, state_dir: Path) -> None:
-    """Fails loudly if a process or a bound port outlived the run."""
-    left = processes_with_env("STATE_DIR", str(state_dir))
-    bound = [name for name, port in ports.as_dict().items() if port_is_bound(port)]
-    if left or bound:
-        raise BenchError(f"left behind after stopping: processes {left}, ports of {bound}")
-
-
 def meta(
     options: Options,
     wrk: str,
     ports: Ports,
     state_dir: Path,
     load_before: float,
-    env: dict[str, str],
+    settings: Settings,
 ) -> dict[str, Any]:
-    server = services.settings_of(env).api_server
+    server = settings.api_server
     return {
         "machine": machine(),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},

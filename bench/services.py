@@ -6,7 +6,6 @@ peer (bench/peer.py) under uvicorn's defaults, with its access log and without."
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,7 +16,9 @@ from pathlib import Path
 
 import asyncpg
 
-from core.settings import ROOT, Settings, load_settings
+from core.settings import ROOT, Settings
+from scripts.db import alembic_argv
+from scripts.isolated import IsolatedRun, isolated_run
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port
 from scripts.supervise import (
@@ -55,49 +56,32 @@ class Ports:
         return asdict(self)
 
 
-def environment(state_dir: Path, ports: Ports, workers: int) -> dict[str, str]:
+def isolated(state_dir: Path, ports: Ports, workers: int) -> IsolatedRun:
     """What every bench process sees: production settings, the bench's own state and ports."""
-    return {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "API_RELOAD": "false",
-        "API_WORKERS": str(workers),
-        "BIND_HOST": "127.0.0.1",
-        "STATE_DIR": str(state_dir),
-        "PORT_OFFSET": "0",
-        "API_PORT": str(ports.api),
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": str(ports.postgres),
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(ports.redis),
-        "LOGSERVER_HOST": "127.0.0.1",
-        "LOGSERVER_PORT": str(ports.logserver),
-        "LOGSERVER_ENABLED": "true",
-        "LOG_BASE_PATH": str(state_dir / "logs"),
-        "DEBUG": "",
-    }
-
-
-def settings_of(env: dict[str, str]) -> Settings:
-    names = (
-        "ENVIRONMENT",
-        "STATE_DIR",
-        "POSTGRES_HOST",
-        "POSTGRES_PORT",
-        "REDIS_HOST",
-        "REDIS_PORT",
-        "LOGSERVER_PORT",
-        "API_PORT",
+    return isolated_run(
+        state_dir,
+        environment="production",
+        api_reload="false",
+        api_workers=str(workers),
+        bind_host="127.0.0.1",
+        api_port=str(ports.api),
+        postgres_host="127.0.0.1",
+        postgres_port=str(ports.postgres),
+        redis_host="127.0.0.1",
+        redis_port=str(ports.redis),
+        logserver_host="127.0.0.1",
+        logserver_port=str(ports.logserver),
+        logserver_enabled="true",
+        log_base_path=str(state_dir / "logs"),
     )
-    return load_settings(**{name.lower(): env[name] for name in names})
 
 
 Launch = Callable[..., Supervised]
 
 
-def start(stack: ExitStack, env: dict[str, str], log_dir: Path, ports: Ports) -> None:
+def start(stack: ExitStack, run: IsolatedRun, log_dir: Path, ports: Ports) -> None:
     """Starts everything, each stopped by `stack` on the way out; returns once all serve."""
-    settings = settings_of(env)
+    settings, env = run.settings, run.env
 
     def launch(name: str, argv: list[str], stop: int = signal.SIGTERM, **more: str) -> Supervised:
         process = Supervised(name, argv, {**env, **more}, log_dir, stop, cwd=ROOT)
@@ -105,7 +89,7 @@ def start(stack: ExitStack, env: dict[str, str], log_dir: Path, ports: Ports) ->
 
     start_stores(launch, settings)
     prepare_database(env, settings)
-    start_servers(launch, ports, int(env["API_WORKERS"]))
+    start_servers(launch, ports, settings.api_workers)
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
@@ -149,9 +133,7 @@ def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
 def prepare_database(env: dict[str, str], settings: Settings) -> None:
     """`alembic upgrade head` (as the migrate process runs it), then exactly SEED_USERS users."""
     print("--> alembic upgrade head", flush=True)
-    run_checked(
-        [str(VENV_BIN / "alembic"), "upgrade", "head"], env, "alembic upgrade head", cwd=ROOT
-    )
+    run_checked(alembic_argv("upgrade", "head"), env, "alembic upgrade head", cwd=ROOT)
     print(f"--> seeding {SEED_USERS:,} users", flush=True)
     asyncio.run(_seed(settings))
 

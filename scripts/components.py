@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.settings import ROOT, Settings
-from scripts import postgres, redis_server
+from scripts import db, postgres, redis_server
 from scripts.launch import VENV_BIN, LaunchError, exec_command
 from scripts.ports import ensure_port_free
 from worker import node_name
@@ -58,7 +58,7 @@ def run_api(settings: Settings, args: Sequence[str], debug: Debug | None) -> Non
 
 
 def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    exec_command([str(VENV_BIN / "alembic"), "upgrade", "head", *args])
+    db.alembic("upgrade", "head", *args)
 
 
 # Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).

@@ -112,3 +112,17 @@ def processes(settings: Settings) -> list[dict[str, Any]]:
     )
     entries: list[dict[str, Any]] = json.loads(result.stdout) if result.returncode == 0 else []
     return entries
+
+
+def all_ready(settings: Settings) -> bool:
+    """Every process of the running stack ready (running, if it has no probe), every one-shot
+    exited 0: what `dev up` waits for, and the bench and the stack test with it."""
+    entries = processes(settings)
+    return bool(entries) and all(_ready(entry) for entry in entries)
+
+
+def _ready(entry: dict[str, Any]) -> bool:
+    if entry.get("status") == "Completed":
+        return entry.get("exit_code") == 0
+    probed = entry.get("has_ready_probe", True)
+    return entry.get("status") == "Running" and (not probed or entry.get("is_ready") == "Ready")

@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -27,6 +27,7 @@ import redis
 from core.settings import Settings
 from logserver.client import ping
 from scripts.launch import LaunchError
+from scripts.ports import port_is_bound
 
 HOST = "127.0.0.1"
 
@@ -299,3 +300,20 @@ def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> 
     except (OSError, ValueError):
         return False
     return True
+
+
+def leftovers(state_dir: Path, ports: Mapping[str, int]) -> tuple[list[int], list[str]]:
+    """What outlived a run: its processes (recognised by their STATE_DIR) and the names of its
+    `ports` something still listens on. Both empty after a clean stop."""
+    pids = processes_with_env("STATE_DIR", str(state_dir))
+    return pids, [name for name, port in ports.items() if port_is_bound(port)]
+
+
+def kill(pids: Iterable[int]) -> None:
+    """SIGKILLs each process, saying so (for leftovers, after the run failed to stop them)."""
+    for pid in pids:
+        print(f"--> killing leftover process {pid}", flush=True)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

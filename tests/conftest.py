@@ -17,35 +17,34 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from core.settings import ROOT, Settings, load_settings
+from core.settings import ROOT, Settings
+from scripts.db import alembic_argv
+from scripts.isolated import IsolatedRun, isolated_run
 from scripts.supervise import postgres_ready, redis_ping
 from tests.support.logserver import InProcessLogServer
 from tests.support.paths import DEV, TEST_STATE
-from tests.support.processes import ServiceProcess, free_port
-from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database, settings_env
+from tests.support.processes import ServiceProcess
+from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database
 
 
 @pytest.fixture(scope="session")
-def service_overrides() -> Iterator[dict[str, str]]:
+def session_run() -> Iterator[IsolatedRun]:
     """Settings of this test session: its own state dir and free ports."""
     state_dir = TEST_STATE / f"session-{uuid.uuid4().hex[:8]}"
-    overrides = {
-        "ENVIRONMENT": "test",
-        "STATE_DIR": str(state_dir),
-        "POSTGRES_PORT": str(free_port()),
-        "REDIS_PORT": str(free_port()),
-        "LOGSERVER_ENABLED": "false",
-        "DEBUG": "",
-    }
-    yield overrides
+    yield isolated_run(state_dir, environment="test", logserver_enabled="false")
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def services(service_overrides: dict[str, str]) -> Iterator[Settings]:
+def service_overrides(session_run: IsolatedRun) -> dict[str, str]:
+    """The variables that give a subprocess the session's settings."""
+    return session_run.overrides
+
+
+@pytest.fixture(scope="session")
+def services(session_run: IsolatedRun) -> Iterator[Settings]:
     """A real Postgres and Redis for the session, started with `dev run postgres|redis`."""
-    settings = load_settings(**{k.lower(): v for k, v in service_overrides.items()})
-    env = settings_env(service_overrides)
+    settings, env = session_run.settings, session_run.env
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     postgres = ServiceProcess(
@@ -67,13 +66,7 @@ def migrated_template(services: Settings) -> str:
     admin_sql(services, f'CREATE DATABASE "{TEMPLATE_DB}"')
     template = services.model_copy(update={"postgres_db": TEMPLATE_DB})
     subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "alembic"),
-            "-x",
-            f"url={template.sqlalchemy_url}",
-            "upgrade",
-            "head",
-        ],
+        alembic_argv("upgrade", "head", url=template.sqlalchemy_url),
         cwd=ROOT,
         check=True,
         capture_output=True,

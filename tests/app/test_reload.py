@@ -3,15 +3,15 @@ and the new server runs the code as it now is on disk."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx2 as httpx
 
 from core.settings import ROOT
+from scripts.isolated import isolated_run
 from scripts.supervise import server_pids
 from tests.support.paths import DEV
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 
 ROUTE = ROOT / "app" / "api" / "routes" / "benchmark.py"
 GREETING = b'message = f"Hello, {name}!"'
@@ -27,18 +27,10 @@ def greeting(port: int) -> str | None:
 
 
 def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "dev",
-        "API_RELOAD": "true",
-        "API_PORT": str(port),
-        "LOGSERVER_ENABLED": "false",
-        "POSTGRES_PORT": str(free_port()),
-        "REDIS_PORT": str(free_port()),
-        "DEBUG": "",
-        "STATE_DIR": str(tmp_path / "state"),
-    }
+    run = isolated_run(
+        tmp_path / "state", environment="dev", api_reload="true", logserver_enabled="false"
+    )
+    port, env = run.settings.port("api_port"), run.env
     original = ROUTE.read_bytes()
     assert GREETING in original
     with ServiceProcess("api-reload", [DEV, "run", "api"], env, tmp_path) as api:

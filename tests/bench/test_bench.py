@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from core.settings import ROOT
+from scripts.supervise import leftovers
 from tests.support.paths import TEST_STATE
-from tests.support.processes import port_is_bound, processes_with_env
 
 TARGETS = ("baseline", "greeting", "list", "counter")
 ENDPOINTS = TARGETS[1:]
@@ -64,9 +64,7 @@ def test_tiny_run_reports_every_target_and_leaves_nothing_running(
     assert report["meta"]["workers"] == 1 and report["meta"]["duration_s"] == 1
     assert (output / "latest.svg").read_text().startswith("<svg")
 
-    assert processes_with_env("STATE_DIR", report["meta"]["state_dir"]) == []
-    bound = {name: port for name, port in report["meta"]["ports"].items() if port_is_bound(port)}
-    assert bound == {}
+    assert leftovers(Path(report["meta"]["state_dir"]), report["meta"]["ports"]) == ([], [])
 
 
 def test_summary_keeps_each_targets_best_round_and_divides_by_the_baselines(

@@ -11,31 +11,33 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+import yaml
 
-from core.settings import DEFAULT_PORTS, Settings, load_settings
+from core.settings import DEFAULT_PORTS, Settings
 from scripts import stack
+from scripts.isolated import isolated_run
+from scripts.supervise import leftovers
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import (
     ServiceProcess,
-    free_port,
-    port_is_bound,
-    processes_with_env,
     wait_for,
 )
 
 pytestmark = pytest.mark.stack
 
-# Long-running processes and one-shots of process-compose.yaml, as the stack must report them.
-LONG_RUNNING = {"postgres", "redis", "logserver", "api", "worker", "beat", "flower"}
-ONE_SHOT = {"migrate"}
+# Long-running processes and one-shots, as process-compose.yaml declares them (restart "no").
+PROCESSES = yaml.safe_load(stack.CONFIG.read_text())["processes"]
+ONE_SHOT = {
+    name for name, p in PROCESSES.items() if p.get("availability", {}).get("restart") == "no"
+}
+LONG_RUNNING = set(PROCESSES) - ONE_SHOT
 
 
 @pytest.fixture
 def stack_settings() -> Iterator[tuple[Settings, dict[str, str]]]:
     state_dir = TEST_STATE / f"stack-{uuid.uuid4().hex[:8]}"
-    overrides = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
-    overrides.update(STATE_DIR=str(state_dir), ENVIRONMENT="dev", DEBUG="")
-    yield load_settings(**{k.lower(): v for k, v in overrides.items()}), overrides
+    run = isolated_run(state_dir, environment="dev")
+    yield run.settings, run.overrides
     subprocess.run(["rm", "-rf", str(state_dir)], check=False)
 
 
@@ -44,10 +46,8 @@ def processes(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def all_ready(settings: Settings) -> bool:
-    state = processes(settings)
-    return all(state.get(name, {}).get("is_ready") == "Ready" for name in LONG_RUNNING) and all(
-        state.get(name, {}).get("status") == "Completed" for name in ONE_SHOT
-    )
+    """Every process of process-compose.yaml reported, and all of them ready (stack.all_ready)."""
+    return set(processes(settings)) == LONG_RUNNING | ONE_SHOT and stack.all_ready(settings)
 
 
 def start(settings: Settings, overrides: dict[str, str], run: str) -> ServiceProcess:
@@ -64,12 +64,13 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     subprocess.run([DEV, "down"], env=stack.environment(settings), check=True, capture_output=True)
     assert up.process is not None
     assert up.process.wait(timeout=60) == 0, up.output()[-3000:]
+    ports = {name: settings.port(name) for name in DEFAULT_PORTS}
     wait_for(
-        lambda: not processes_with_env("STATE_DIR", str(settings.state_dir)),
+        lambda: not leftovers(settings.state_dir, {})[0],
         timeout=15,
         what="every process of the stack to exit",
     )
-    bound = [name for name in DEFAULT_PORTS if port_is_bound(settings.port(name))]
+    bound = leftovers(settings.state_dir, ports)[1]
     assert bound == [], f"ports still bound after the stack stopped: {bound}"
     # A clean stop: each one signalled once, each exiting 0 (a worker signalled twice would
     # cold-shut-down, killing its running tasks), and what uses the stores stopped before them.
