@@ -84,9 +84,11 @@ compose | running)
         podman_socket
         if ! podman_answers; then
             [[ $1 == running ]] && exit 1
+            user=--user
+            [[ $(id -u) -eq 0 ]] && user=
             fail "Podman's API socket ($DOCKER_HOST) does not answer: start it with" \
-                "'systemctl --user enable --now podman.socket' (as root: 'systemctl enable --now" \
-                "podman.socket'), or 'podman system service --time=0 &', or set DOCKER_HOST"
+                "'systemctl${user:+ $user} enable --now podman.socket'" \
+                "(or 'podman system service --time=0 &'), or set DOCKER_HOST to one that answers"
         fi
     fi
     [[ $1 == running ]] && exit 0

@@ -9,8 +9,9 @@ for the official postgres and redis images.
   inside that network namespace (`http`).
 - Podman runs health checks from systemd timers; without systemd (CI's machine, a container)
   nothing would run them. `HealthTimer` runs `podman healthcheck run` for every running container
-  that has a check, as the timers do: every `interval`, and every START_PROBE_SECONDS during its
-  `start_period` (as Docker's start_interval does), where failures do not count.
+  that has a check, as the timers do: every `interval`, and during its `start_period` (where
+  failures do not count) every `start_interval` of its compose.yaml service, as Docker 25 does
+  (podman keeps no start_interval).
 - The official images cannot be pulled here: `stand_ins` builds them from Debian's packages on the
   python stand-in (tests/containers/standins/<service>), tagged with the names compose.yaml uses.
 """
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +38,7 @@ from tests.containers.engine import ENGINE_HOME, Podman
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_INS = Path(__file__).resolve().parent / "standins"
-START_PROBE_SECONDS = 2.0
+DOCKER_START_INTERVAL = 5.0  # Docker's default start_interval
 # A probe that hangs past its timeout is ended by podman itself; this bounds the CLI call.
 PROBE_CALL_SECONDS = 90
 
@@ -64,6 +66,18 @@ def stand_ins(engine: Podman, python_image: str) -> dict[str, str]:
             )
         images[service] = image
     return images
+
+
+def start_intervals() -> dict[str, float]:
+    """compose.yaml's health check start_interval of each service that sets one, in seconds."""
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    found = {}
+    for name, service in services.items():
+        value = str((service.get("healthcheck") or {}).get("start_interval", ""))
+        if value:
+            assert value.endswith("s") and value[:-1].isdigit(), f"{name}: {value}: say N s"
+            found[name] = float(value[:-1])
+    return found
 
 
 def qualified(image: str) -> str:
@@ -155,23 +169,16 @@ class ApiService:
             time.sleep(0.2)
 
     def answers(self) -> bool:
-        if not self.socket.exists():
+        """The API's `GET /_ping` says OK."""
+        try:
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(5)
+                client.connect(str(self.socket))
+                client.sendall(b"GET /_ping HTTP/1.0\r\nHost: podman\r\n\r\n")
+                reply = b"".join(iter(lambda: client.recv(4096), b""))
+        except OSError:
             return False
-        result = subprocess.run(
-            [
-                "curl",
-                "--silent",
-                "--max-time",
-                "5",
-                "--unix-socket",
-                str(self.socket),
-                "http://d/_ping",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return result.stdout == "OK"
+        return reply.startswith(b"HTTP/1.") and reply.endswith(b"\r\n\r\nOK")
 
     def stop(self) -> None:
         if self.process is None:
@@ -266,8 +273,10 @@ json.dump({"status": response.status, "headers": dict(response.headers), "body":
 class HealthTimer:
     """Runs the running containers' health checks on time, in a thread, until stopped."""
 
-    def __init__(self, engine: Podman) -> None:
+    def __init__(self, engine: Podman, start_intervals: dict[str, float]) -> None:
+        """`start_intervals`: seconds by compose service (label com.docker.compose.service)."""
         self.engine = engine
+        self.start_intervals = start_intervals
         self.due: dict[str, float] = {}
         self.launched: dict[str, float] = {}
         self.timing: dict[str, tuple[float, float]] = {}
@@ -302,9 +311,13 @@ class HealthTimer:
             for container in json.loads(listed.stdout or "[]"):
                 status = str(container.get("Status", ""))
                 if "(" in status:  # it has a health check
-                    self._maybe_probe(container["Id"], int(container.get("StartedAt") or 0))
+                    labels = container.get("Labels") or {}
+                    service = str(labels.get("com.docker.compose.service", ""))
+                    start_interval = self.start_intervals.get(service, DOCKER_START_INTERVAL)
+                    started = int(container.get("StartedAt") or 0)
+                    self._maybe_probe(container["Id"], started, start_interval)
 
-    def _maybe_probe(self, container: str, started: int) -> None:
+    def _maybe_probe(self, container: str, started: int, start_interval: float) -> None:
         now = time.monotonic()
         probe = self.running.get(container)
         if probe is not None:
@@ -318,9 +331,7 @@ class HealthTimer:
             return
         interval, start_period = self._timing(container)
         in_start_period = time.time() < started + start_period
-        self.due[container] = now + (
-            min(interval, START_PROBE_SECONDS) if in_start_period else interval
-        )
+        self.due[container] = now + (min(interval, start_interval) if in_start_period else interval)
         self.launched[container] = now
         self.running[container] = subprocess.Popen(
             [self.engine.program, "healthcheck", "run", container],

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.containers.compose_engine import ApiService, HealthTimer, stand_ins
+from tests.containers.compose_engine import ApiService, HealthTimer, stand_ins, start_intervals
 from tests.containers.engine import ENGINE_HOME, Podman, python_stand_in
 from tests.support.processes import free_port, wait_for
 
@@ -194,7 +194,7 @@ def deployment(podman: Podman, capsys: pytest.CaptureFixture[str]) -> Iterator[D
         print(f"\n[compose] stand-ins: {images}, engine podman via {service.docker_host}")
     try:
         deployment.compose("down", "--volumes", "--remove-orphans")  # what a failed run left
-        with HealthTimer(inside):
+        with HealthTimer(inside, start_intervals()):
             yield deployment
     finally:
         try:
