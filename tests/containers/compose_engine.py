@@ -128,11 +128,10 @@ class ApiService:
         wrapper = self.home / "podman"
         wrapper.write_text(IN_NAMESPACES.format(pid_file=pid_file, podman=self.engine.program))
         wrapper.chmod(0o755)
-        # The service is unshare's child: the namespaces are its, unshare's are the same.
-        pid_file.write_text(str(self.process.pid))
         return Podman(str(wrapper), self.engine.selection)
 
     def start(self) -> None:
+        self._end_an_earlier_run()
         network_run = self.home / "network-run"
         network_run.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
@@ -160,6 +159,8 @@ class ApiService:
             start_new_session=True,
         )
         log.close()
+        # unshare's: its namespaces are the service's (and its group holds the service).
+        (self.home / "service.pid").write_text(str(self.process.pid))
         deadline = time.monotonic() + 30
         while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -167,6 +168,21 @@ class ApiService:
                 self.stop()
                 pytest.fail(f"podman's API service did not answer:\n{tail}", pytrace=False)
             time.sleep(0.2)
+
+    def _end_an_earlier_run(self) -> None:
+        """A service that a killed test run left behind (its pid file, its socket in its
+        command line) is stopped, so that this run's has the socket."""
+        pid_file = self.home / "service.pid"
+        try:
+            pid = int(pid_file.read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if command.startswith(b"unshare\0") and str(self.socket).encode() in command:
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
 
     def answers(self) -> bool:
         """The API's `GET /_ping` says OK."""
