@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import asyncpg
@@ -14,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.responses import OrjsonResponse
 from app.schemas.error import ErrorResponse
@@ -52,7 +52,7 @@ def error_response(status: int, message: str, details: Any = None) -> OrjsonResp
 
 # What each error status means, as the OpenAPI of an operation that can answer it says.
 MEANINGS = {
-    404: "Not found: the resource named in the path does not exist.",
+    404: "Not found: nothing has the name or id in the path.",
     409: "Conflict: the change would break a uniqueness rule (e.g. a taken username).",
     413: "Content too large: the request body is over API_MAX_BODY_BYTES (1 MiB by default).",
     415: "Unsupported media type: a request body must be JSON (`application/json`).",
@@ -87,14 +87,16 @@ async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI documents for the path: Starlette's 405 names only the methods
-    of the first route that matched, and FastAPI has one route per method."""
-    methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
-        if re.fullmatch(pattern, request.url.path):
-            methods |= {method.upper() for method in operations}
-    return sorted(methods)
+    """Every method the path takes, asked of the routes themselves: Starlette's 405 names only
+    the methods of the first route that matched, and FastAPI has one route per method."""
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:

@@ -67,14 +67,15 @@ def test_a_missing_user_fails_at_once_with_the_error(
     assert celery_client.AsyncResult(task_id).retries == 0  # not a failure worth retrying
 
 
-def test_unknown_task_ids_are_pending_and_bad_ids_invalid(api: TestClient) -> None:
+def test_unknown_task_ids_are_pending_and_bad_ids_not_found(api: TestClient) -> None:
     unknown = str(uuid.uuid4())
     assert api.get(f"/api/v1/tasks/{unknown}").json() == {
         "id": unknown,
         "state": "PENDING",
         "result": None,
     }
-    assert api.get("/api/v1/tasks/not-a-uuid").status_code == 422
+    assert api.get("/api/v1/tasks/not-a-uuid").status_code == 404
+    assert api.get("/api/v1/tasks/ping").headers["allow"] == "POST"  # a name, not an id
 
 
 def test_request_id_reaches_the_workers_records(api: TestClient, worker: ServiceProcess) -> None:
@@ -140,8 +141,8 @@ def test_unknown_names_and_bad_arguments_are_refused_before_queueing(
     no_broker = worker_settings.model_copy(update={"redis_port": free_port()})
     with TestClient(create_app(no_broker), raise_server_exceptions=False) as client:
         unknown = client.post("/api/v1/tasks/nope")
-        assert unknown.status_code == 422, unknown.text
-        assert "ping" in unknown.json()["error"]["message"]  # the names it could have been
+        assert unknown.status_code == 404, unknown.text
+        assert unknown.json()["error"]["code"] == "not_found"
         for name, arguments in [
             ("user_report", {"user_id": True}),
             ("user_report", {"user_id": "5"}),
