@@ -18,8 +18,9 @@ import pytest
 
 from tests.env.conftest import Buildah
 
-# The first run builds the base with debootstrap and every layer: a few minutes.
-pytestmark = pytest.mark.timeout(1200)
+# The first run builds the base with debootstrap and every layer: a few minutes. It runs on the
+# container tier's engine (podman's store, tests/containers/engine.py), so it is of that tier.
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1200)]
 
 STARTUP_SECONDS = 60
 
