@@ -9,11 +9,12 @@ from typing import Any
 import uvicorn
 
 from app import reloader
+from core.components import by_name
 from core.logging import configure_logging
 from core.settings import ROOT, Settings, get_settings
 
 TARGET = "app.main:create_app"
-WATCHED = (ROOT / "app", ROOT / "sql")
+WATCHED = tuple(ROOT / folder for folder in by_name("api").watched)
 # granian's own loggers hand their records to ours (core.logging) instead of stdout.
 # Incremental: a full dictConfig would close the handlers already installed, ours included.
 GRANIAN_LOGGING = {

@@ -9,24 +9,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.components import DEBUGGABLE, default_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# Default ports; each is shifted by PORT_OFFSET unless set explicitly.
-DEFAULT_PORTS = {
-    "api_port": 8000,
-    "postgres_port": 5432,
-    "redis_port": 6379,
-    "logserver_port": 7779,
-    "flower_port": 5555,
-    "process_compose_port": 8080,
-    "debug_port_api": 5678,
-    "debug_port_worker": 5679,
-    "debug_port_beat": 5680,
-    "debug_port_logserver": 5681,
-}
-
-# Components that can run under debugpy, each on its own DEBUG_PORT_<NAME>.
-COMPONENTS = ("api", "worker", "beat", "logserver")
+# Default ports, from the component table; each is shifted by PORT_OFFSET unless set explicitly.
+# Every one is a field below (a check after the class says so at import).
+DEFAULT_PORTS = default_ports()
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -90,7 +79,7 @@ class Settings(BaseSettings):
     debug_port_beat: Port | None = None
     debug_port_logserver: Port | None = None
 
-    # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker.
+    # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker (DEBUGGABLE).
     debug: Annotated[frozenset[str], NoDecode] = frozenset()
 
     @field_validator("debug", mode="before")
@@ -98,9 +87,9 @@ class Settings(BaseSettings):
     def _split_components(cls, value: object) -> object:
         if isinstance(value, str):
             value = {name.strip() for name in value.split(",") if name.strip()}
-        unknown = set(value) - set(COMPONENTS) if isinstance(value, set | frozenset) else set()
+        unknown = set(value) - set(DEBUGGABLE) if isinstance(value, set | frozenset) else set()
         if unknown:
-            raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {COMPONENTS}")
+            raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {DEBUGGABLE}")
         return value
 
     @field_validator("state_dir", "log_base_path")
@@ -161,6 +150,10 @@ class Settings(BaseSettings):
         """LOG_BASE_PATH, resolved (the state dir's `logs/` by default)."""
         assert self.log_base_path is not None
         return self.log_base_path
+
+
+_unset = set(DEFAULT_PORTS) - set(Settings.model_fields)
+assert not _unset, f"core/components.py names port settings Settings lacks: {sorted(_unset)}"
 
 
 class SettingsError(SystemExit):

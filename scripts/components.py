@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.components import COMPONENTS, by_name
 from core.settings import ROOT, Settings
 from scripts import db, postgres, redis_server
 from scripts.launch import VENV_BIN, LaunchError, exec_command
@@ -62,7 +63,7 @@ def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) ->
 
 
 # Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
-WORKER_WATCHED = (ROOT / "worker", ROOT / "app")
+WORKER_WATCHED = tuple(ROOT / folder for folder in by_name("worker").watched)
 WORKER_STOP_SECONDS = 10  # a reload waits this long for running tasks before killing the worker
 
 
@@ -173,7 +174,8 @@ def _service(launch: Callable[[Settings, Sequence[str]], None]) -> Runner:
 
 Runner = Callable[[Settings, Sequence[str], Debug | None], None]
 
-RUNNERS: dict[str, Runner] = {
+# How `dev run` runs each component of the table (core/components.py), in the table's order.
+_RUNNERS: dict[str, Runner] = {
     "postgres": _service(postgres.launch),
     "redis": _service(redis_server.launch),
     "migrate": run_migrate,
@@ -183,6 +185,7 @@ RUNNERS: dict[str, Runner] = {
     "flower": run_flower,
     "logserver": run_logserver,
 }
+RUNNERS: dict[str, Runner] = {component.name: _RUNNERS[component.name] for component in COMPONENTS}
 
 
 def run(settings: Settings, component: str, args: Sequence[str], debug: bool, wait: bool) -> None:
@@ -192,8 +195,8 @@ def run(settings: Settings, component: str, args: Sequence[str], debug: bool, wa
         raise LaunchError(f"unknown component {component!r}; choose from {', '.join(RUNNERS)}")
     debug_options = None
     if debug or wait or component in settings.debug:
-        port_name = f"debug_port_{component}"
-        if not hasattr(settings, port_name):
+        port_name = by_name(component).debug_port_setting
+        if port_name is None:
             raise LaunchError(f"{component} cannot run under the debugger")
         debug_options = Debug(settings.port(port_name), wait)
     runner(settings, args, debug_options)

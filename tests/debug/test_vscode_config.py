@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.settings import COMPONENTS, DEFAULT_PORTS, ROOT
+from core.components import DEBUGGABLE as COMPONENTS
+from core.settings import DEFAULT_PORTS, ROOT
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.components import COMPONENTS
 from core.settings import ROOT
 from scripts import stack
 from scripts.launch import TOOLS_BIN
@@ -50,17 +51,10 @@ def test_process_compose_yaml_matches_the_schema(schema: Path) -> None:
 
 def test_every_long_running_process_has_a_probe_and_a_restart_policy() -> None:
     processes = yaml.safe_load(CONFIG.read_text())["processes"]
-    assert set(processes) == {
-        "postgres",
-        "redis",
-        "logserver",
-        "migrate",
-        "api",
-        "worker",
-        "beat",
-        "flower",
-    }
+    # One process per component of the table (core/components.py), each run by `dev run`.
+    assert list(processes) == [component.name for component in COMPONENTS]
     for name, process in processes.items():
+        assert process["command"].split("#")[0].split() == ["dev", "run", name], name
         assert "${STATE_DIR}/process-compose/" in process["log_location"], name
         if name == "migrate":
             assert process["availability"]["restart"] == "no"
