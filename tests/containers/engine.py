@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.env.conftest import CACHE, Apt, debootstrap_base, run
+from tests.env.tools import CACHE, Apt, debootstrap_base, run
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_HOME = ROOT / ".state" / "containers"

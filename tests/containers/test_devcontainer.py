@@ -28,7 +28,7 @@ from tests.containers.engine import ENGINE_HOME, Podman
 from tests.containers.forward import Forward
 from tests.debug.sessions import attach, attach_config, follow_subprocesses, line_of, stopped_frame
 from tests.env import dockerfile
-from tests.env.conftest import install_devcontainer_cli, run
+from tests.env.tools import install_devcontainer_cli, run
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
 

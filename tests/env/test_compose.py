@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from core.settings import Settings
-from tests.env.conftest import ROOT, VENV_BIN, Apt, run
+from tests.env.tools import ROOT, VENV_BIN, Apt, run
 
 COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.production.example"

@@ -11,7 +11,7 @@ import pytest
 
 from core.settings import DEFAULT_PORTS
 from tests.env import dockerfile
-from tests.env.conftest import ROOT, DevcontainerCli
+from tests.env.tools import ROOT, DevcontainerCli
 
 CONFIG = ROOT / ".devcontainer" / "devcontainer.json"
 PORTS = {  # the ports to forward, by their settings name; the label says which they are

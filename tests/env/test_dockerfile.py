@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.env import dockerfile
-from tests.env.conftest import ROOT, VENV_BIN, run
+from tests.env.tools import ROOT, VENV_BIN, run
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 

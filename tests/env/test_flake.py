@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.env import pins
-from tests.env.conftest import NIXPKGS_STUB, ROOT, Nix
+from tests.env.tools import NIXPKGS_STUB, ROOT, Nix
 
 SYSTEMS = ("x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.env.conftest import Buildah
+from tests.env.tools import Buildah
 
 # The first run builds the base with debootstrap and every layer: a few minutes. It runs on the
 # container tier's engine (podman's store, tests/containers/engine.py), so it is of that tier.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.env import pins
-from tests.env.conftest import ROOT
+from tests.env.tools import ROOT
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
