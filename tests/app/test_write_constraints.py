@@ -27,6 +27,8 @@ from tests.support.services import fetch
 WRITE_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "users": (UserCreate, UserUpdate),
 }
+# Tables that no API operation writes (only the worker, say): nothing to check here.
+NOT_WRITTEN_BY_THE_API: set[str] = set()
 URLS = {"users": "/api/v1/users"}
 INTEGER_RANGES = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -125,7 +127,8 @@ def create(client: TestClient, table: str, body: dict[str, Any]) -> Any:
 def test_every_table_the_api_writes_is_checked(columns: list[Column]) -> None:
     tables = {column.table for column in columns}
     assert tables == set(Base.metadata.tables), "the models and the migrations disagree"
-    assert tables <= set(WRITE_MODELS), f"add the write models of {tables - set(WRITE_MODELS)}"
+    unchecked = tables - set(WRITE_MODELS) - NOT_WRITTEN_BY_THE_API
+    assert not unchecked, f"add the write models of {unchecked} to WRITE_MODELS"
 
 
 def test_every_field_is_a_column_and_every_required_column_is_required(
