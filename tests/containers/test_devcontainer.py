@@ -208,14 +208,6 @@ def test_up_built_the_dev_target_and_bootstrapped_as_dev(devcontainer: DevContai
     log("postCreateCommand", user=lines[0], venv_owner=lines[1])
 
 
-def test_workspace_files_belong_to_the_host_user(devcontainer: DevContainer) -> None:
-    """updateRemoteUserUID gives `dev` the host user's uid; for root, which has uid 0 already,
-    podman_shim.py maps root to dev instead (see there)."""
-    owners = {name: (WORKSPACE / name).stat().st_uid for name in (".venv", ".env", ".venv/bin")}
-    log("workspace owners", host_uid=os.getuid(), owners=owners)
-    assert set(owners.values()) == {os.getuid()}
-
-
 def start_stack(devcontainer: DevContainer, name: str, **remote_env: str) -> subprocess.Popen[str]:
     with (WORK / f"{name}.log").open("w") as out:
         stack = subprocess.Popen(
@@ -241,7 +233,18 @@ def stop_stack(devcontainer: DevContainer, stack: subprocess.Popen[str], name: s
     assert alive == {}
 
 
-def test_make_dev_serves_runs_tasks_reloads_and_stops_clean(devcontainer: DevContainer) -> None:
+def check_workspace_owner() -> None:
+    """What bootstrap and the stack wrote is the host user's: updateRemoteUserUID gives `dev`
+    the host user's uid; for root, which has uid 0 already, podman_shim.py maps root to dev."""
+    written = (".venv", ".venv/bin/python", ".env", ".state", ".state/postgres", ".state/logs")
+    owners = {name: (WORKSPACE / name).lstat().st_uid for name in written}
+    log("workspace owners", host_uid=os.getuid(), owners=owners)
+    assert set(owners.values()) == {os.getuid()}, owners
+
+
+def test_make_dev_serves_runs_tasks_reloads_stops_clean_as_the_host_user(
+    devcontainer: DevContainer,
+) -> None:
     stack = start_stack(devcontainer, "make-dev")
     try:
         ready = devcontainer.inside("get", "/ready")
@@ -259,6 +262,7 @@ def test_make_dev_serves_runs_tasks_reloads_and_stops_clean(devcontainer: DevCon
             assert reload["served"], reload
     finally:
         stop_stack(devcontainer, stack, "make-dev")
+    check_workspace_owner()
 
 
 def greet(port: int, responses: list[httpx.Response]) -> threading.Thread:
