@@ -48,10 +48,11 @@ def devcontainer_cli() -> DevcontainerCli:
 
 @pytest.fixture(scope="session")
 def buildah() -> Buildah:
-    tool = Buildah(installed("buildah", "buildah"), configure())
+    """The containers tier's (tests/env/test_image.py): fails, never skips, when it cannot run."""
+    tool = Buildah(installed("buildah", "buildah", required=True), configure())
     info = tool("info", check=False)
     if info.returncode != 0:
-        pytest.skip(f"buildah cannot run here: {info.stderr.strip()[-500:]}")
+        pytest.fail(f"buildah cannot run here: {info.stderr.strip()[-500:]}", pytrace=False)
     return tool
 
 

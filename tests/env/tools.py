@@ -95,14 +95,18 @@ class Apt:
         return None
 
 
-def installed(command: str, apt_package: str) -> str:
-    """The path of `command`, installed from Debian when missing; skips when it cannot be."""
+def installed(command: str, apt_package: str, *, required: bool = False) -> str:
+    """The path of `command`, installed from Debian when missing; skips when it cannot be, or
+    fails when `required` (the containers tier: a skip there would pass CI without it)."""
     found = shutil.which(command)
     if found is None:
         problem = Apt.install(apt_package)
         found = shutil.which(command)
         if found is None:
-            pytest.skip(f"{command} is missing and could not be installed: {problem}")
+            reason = f"{command} is missing and could not be installed: {problem}"
+            if required:
+                pytest.fail(reason, pytrace=False)
+            pytest.skip(reason)
     return found
 
 
@@ -256,7 +260,7 @@ def debootstrap_base(folder: Path) -> Path:
     tarball = folder / f"{BASE_SUITE}-{BASE_PACKAGES.replace(',', '+')}.tar"
     if tarball.exists():
         return tarball
-    debootstrap = installed("debootstrap", "debootstrap")
+    debootstrap = installed("debootstrap", "debootstrap", required=True)
     rootfs = folder / "rootfs"
     shutil.rmtree(rootfs, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
