@@ -10,7 +10,7 @@ import uvicorn
 
 from app import reloader
 from core.components import by_name
-from core.logging import configure_logging
+from core.logging import announce, configure_logging
 from core.settings import ROOT, Settings, get_settings
 
 TARGET = "app.main:create_app"
@@ -77,6 +77,11 @@ def server_name(settings: Settings) -> str:
 def serve(settings: Settings) -> None:
     """Runs the API in the foreground until stopped."""
     configure_logging("api", settings)
+    *others, last = (f"{path.name}/" for path in WATCHED)
+    watching = f"{', '.join(others)} and {last}" if others else last
+    reloading = f", reloading on changes to {watching}" if reloads(settings) else ""
+    address = f"http://{settings.bind_host}:{settings.port('api_port')}"
+    announce("api", f"{address} (docs at /docs){reloading}")
     run(settings, TARGET)
 
 

@@ -1,49 +1,66 @@
-"""Logging of every process (api, worker, beat): JSON records to the log server, or to stderr."""
+"""Logging of every process (api, worker, beat, flower): JSON records to the log server, or to
+stderr; in dev, each record also echoed readably to stderr (the process's pane)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from core.context import request_id
 from core.settings import Settings, get_settings
 from logserver.client import ClientConfig, LogServerHandler
+from logserver.console import wants_colour
+from logserver.echo import EchoHandler
 from logserver.records import ContextFilter, JsonFormatter, StderrHandler
 
 # The stream of a component's own records; access records go to `access` (app.middleware).
 STREAMS = {"api": "app"}
 
+# What process-compose's readiness probe asks every second: echoed only when it fails (the log
+# server keeps every one).
+PROBE_PATHS = frozenset({"/health", "/ready"})
+
 _installed: dict[str, object] = {}
 
 
 def configure_logging(component: str, settings: Settings | None = None) -> logging.Handler:
-    """Sends the root logger's records to the log server (JSON on stderr when it is disabled).
+    """Sends the root logger's records to the log server (JSON on stderr when it is disabled),
+    and echoes them readably to stderr when LOG_ECHO is on. Returns the handler that keeps them.
 
-    Idempotent: a second call with the same component and settings keeps the handler in place;
-    with different ones it replaces it.
+    Idempotent: a second call with the same component and settings keeps the handlers in place;
+    with different ones it replaces them.
     """
     settings = settings or get_settings()
-    key = (component, _destination(settings), settings.log_level)
-    current = _installed.get("handler")
-    if isinstance(current, logging.Handler) and _installed.get("key") == key:
-        return current
-    handler = _build_handler(component, settings)
+    key = (component, _destination(settings), settings.log_level, _echo(settings))
+    current = _installed.get("handlers")
+    if isinstance(current, list) and _installed.get("key") == key:
+        return current[0]  # type: ignore[no-any-return]
+    handlers = _build_handlers(component, settings)
     root = logging.getLogger()
-    if isinstance(current, logging.Handler):
-        root.removeHandler(current)
-        current.close()
-    root.addHandler(handler)
+    _remove(current)
+    for handler in handlers:
+        root.addHandler(handler)
     root.setLevel(settings.log_level)
-    _installed.update(key=key, handler=handler)
-    return handler
+    _installed.update(key=key, handlers=handlers)
+    return handlers[0]
+
+
+def announce(component: str, where: str) -> None:
+    """A component's start-up line, `component: where`, straight to stderr: the first lines of
+    its pane say where it listens, whether LOG_ECHO is on or not."""
+    print(f"{component}: {where}", file=sys.stderr, flush=True)
 
 
 def reset_logging() -> None:
-    """Removes and closes the handler `configure_logging` installed (for tests)."""
-    current = _installed.pop("handler", None)
+    """Removes and closes the handlers `configure_logging` installed (for tests)."""
+    _remove(_installed.pop("handlers", None))
     _installed.pop("key", None)
-    if isinstance(current, logging.Handler):
-        logging.getLogger().removeHandler(current)
-        current.close()
+
+
+def _remove(handlers: object) -> None:
+    for handler in handlers if isinstance(handlers, list) else ():
+        logging.getLogger().removeHandler(handler)
+        handler.close()
 
 
 def client_config(component: str, settings: Settings) -> ClientConfig:
@@ -61,12 +78,37 @@ def _destination(settings: Settings) -> object:
     return client_config("-", settings) if settings.logserver_enabled else "stderr"
 
 
-def _build_handler(component: str, settings: Settings) -> logging.Handler:
-    handler: logging.Handler
+def _echo(settings: Settings) -> bool | None:
+    """Whether the echo is on (with colour or not); never with the JSON on stderr already."""
+    if not (settings.log_echo and settings.logserver_enabled):
+        return None
+    return wants_colour(settings.log_color, sys.stderr)
+
+
+def _worth_echoing(record: logging.LogRecord) -> bool:
+    """Everything but the access record of a probe that passed."""
+    fields = record.__dict__
+    return not (
+        fields.get("stream") == "access"
+        and fields.get("path") in PROBE_PATHS
+        and fields.get("status", 500) < 400
+    )
+
+
+def _build_handlers(component: str, settings: Settings) -> list[logging.Handler]:
+    stream = STREAMS.get(component, component)
+    handlers: list[logging.Handler]
     if settings.logserver_enabled:
-        handler = LogServerHandler(client_config(component, settings))
+        handlers = [LogServerHandler(client_config(component, settings))]
     else:
-        handler = StderrHandler()
-        handler.setFormatter(JsonFormatter(component, STREAMS.get(component, component)))
-    handler.addFilter(ContextFilter({"request_id": request_id}))
-    return handler
+        handlers = [StderrHandler()]
+        handlers[0].setFormatter(JsonFormatter(component, stream))
+    colour = _echo(settings)
+    if colour is not None:
+        echo = EchoHandler(component, stream, colour)
+        echo.addFilter(_worth_echoing)
+        handlers.append(echo)
+    context = ContextFilter({"request_id": request_id})
+    for handler in handlers:
+        handler.addFilter(context)
+    return handlers

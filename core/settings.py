@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     log_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     log_retention_days: int = Field(14, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The dev echo: each component also writes its records readably to its own stderr (its
+    # process-compose pane). Unset: on when ENVIRONMENT=dev. Colour: auto (on a terminal).
+    log_echo: bool | None = None
+    log_color: Literal["auto", "always", "never"] = "auto"
 
     # Background work: Celery on Redis (broker and results in their own Redis databases).
     celery_broker_db: int = Field(1, ge=0, le=15)
@@ -107,6 +111,8 @@ class Settings(BaseSettings):
                 object.__setattr__(self, name, port)
         if self.log_base_path is None:
             object.__setattr__(self, "log_base_path", self.state_dir / "logs")
+        if self.log_echo is None:
+            object.__setattr__(self, "log_echo", self.environment == "dev")
         return self
 
     def port(self, name: str) -> int:

@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from logserver.client import ping as ping_server
 from logserver.console import ColourChoice, wants_colour
+from logserver.echo import EchoHandler
 from logserver.reader import Record, records
 from logserver.records import JsonFormatter, StderrHandler
 from logserver.server import ServerConfig, run
@@ -38,17 +39,33 @@ TokenOption = Annotated[
     str | None, typer.Option(envvar="LOGSERVER_TOKEN", help="Shared token (empty: none).")
 ]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LogFormat = Literal["json", "text"]
 
 
-def serve(config: ServerConfig, log_level: str = "INFO") -> None:
-    """Runs the log server in the foreground until SIGTERM or SIGINT, its own logs on stderr."""
-    handler = StderrHandler()
-    handler.setFormatter(JsonFormatter(component="logserver", stream="logserver"))
+def serve(
+    config: ServerConfig,
+    log_level: str = "INFO",
+    log_format: LogFormat = "json",
+    colour: bool = False,
+) -> None:
+    """Runs the log server in the foreground until SIGTERM or SIGINT, its own records on stderr
+    (JSON lines, or `text`: readable lines, as the dev echo writes them)."""
+    handler: logging.Handler
+    if log_format == "text":
+        handler = EchoHandler("logserver", "logserver", colour)
+    else:
+        handler = StderrHandler()
+        handler.setFormatter(JsonFormatter(component="logserver", stream="logserver"))
     logger = logging.getLogger("logserver")
     logger.addHandler(handler)
     logger.setLevel(log_level)
     logger.propagate = False
-    run(config)
+    where = f"logserver: {config.host}:{config.port}, storing in {config.storage.base}"
+    try:
+        run(config, lambda: print(where, file=sys.stderr, flush=True))
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def serve_argv(port: int, directory: Path, *options: str) -> list[str]:
@@ -75,6 +92,13 @@ def serve_command(
     log_level: Annotated[
         str, typer.Option(envvar="LOGSERVER_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR.")
     ] = "INFO",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(envvar="LOGSERVER_LOG_FORMAT", help="Own records on stderr: json or text."),
+    ] = "json",
+    color: Annotated[
+        ColourChoice, typer.Option(envvar="LOGSERVER_COLOR", help="Of the text: auto, on a tty.")
+    ] = "auto",
 ) -> None:
     """Run the log server in the foreground (SIGTERM or Ctrl-C stops it cleanly)."""
     if log_level.upper() not in LOG_LEVELS:
@@ -82,9 +106,8 @@ def serve_command(
     storage = StorageConfig(
         base=directory.resolve(), rotate_bytes=rotate_bytes, retention_days=retention_days
     )
-    serve(
-        ServerConfig(storage=storage, host=host, port=port, token=token or None), log_level.upper()
-    )
+    config = ServerConfig(storage=storage, host=host, port=port, token=token or None)
+    serve(config, log_level.upper(), log_format, wants_colour(color, sys.stderr))
 
 
 @cli.command()

@@ -2,8 +2,9 @@
 process's stderr, so a supervisor's pane (process-compose's) shows what the process logs.
 
 `emit` renders the line on the caller's thread (a few microseconds) and queues it; a thread of
-the handler's own writes the queue out, so a reader that falls behind (a full pipe) never holds
-up the caller, an event loop say. Past `queue_size` waiting lines, records are not echoed, and a
+the handler's own writes the queue out, at most every `linger_seconds` (one wake-up and one write
+for a burst of records), so a reader that falls behind (a full pipe) never holds up the caller,
+an event loop say. Past `queue_size` waiting lines, records are not echoed, and a
 later line says how many: the echo is a view, the log server keeps every record.
 """
 
@@ -13,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from typing import IO
@@ -32,11 +34,13 @@ class EchoHandler(QueueingHandler):
         stream: str = "app",
         colour: bool = False,
         queue_size: int = 10_000,
+        linger_seconds: float = 0.02,
         level: int = logging.NOTSET,
     ) -> None:
         super().__init__(level)
         self.colour = colour
         self.queue_size = queue_size
+        self.linger_seconds = linger_seconds
         self.dropped = 0
         self._encoder = RecordEncoder(component, stream)
         self._queue: deque[str] = deque()
@@ -79,6 +83,9 @@ class EchoHandler(QueueingHandler):
     def _run(self) -> None:
         while not self._closing:
             self._wanted.wait()
+            # Lines that come meanwhile join this write: one wake-up and one write for many
+            # records under load, instead of a thread switch for each.
+            time.sleep(self.linger_seconds)
             self._wanted.clear()
             self._write_queued()
 
@@ -115,9 +122,15 @@ def _write(stream: IO[str] | None, text: str) -> None:
 _live_handlers: weakref.WeakSet[EchoHandler] = weakref.WeakSet()
 
 
+def _before_fork() -> None:
+    # What the parent logged before the fork shows before what the child logs after it.
+    for handler in list(_live_handlers):
+        handler.flush(timeout=0.1)
+
+
 def _after_fork_in_child() -> None:
     for handler in list(_live_handlers):
         handler._after_fork()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -96,11 +96,13 @@ class LogServer:
         self._streams: set[str] = set()
         self._stopping = False
 
-    async def serve(self, stop: asyncio.Event) -> None:
-        """Serves until `stop` is set, then stops accepting, drains, flushes and fsyncs."""
+    async def serve(self, stop: asyncio.Event, listening: Callable[[], object] = bool) -> None:
+        """Serves until `stop` is set, then stops accepting, drains, flushes and fsyncs;
+        `listening` is called once it listens."""
         try:
             await asyncio.to_thread(self.ledger.load)
             server = await self._listen()
+            listening()
             async with server:
                 checkpoints = asyncio.create_task(self._checkpoints(stop))
                 await stop.wait()
@@ -230,8 +232,9 @@ def _peer(address: object) -> str:
     return str(address)
 
 
-def run(config: ServerConfig) -> None:
-    """Runs the server in the foreground until SIGTERM or SIGINT (uvloop when available)."""
+def run(config: ServerConfig, listening: Callable[[], object] = bool) -> None:
+    """Runs the server in the foreground until SIGTERM or SIGINT (uvloop when available);
+    `listening` is called once it listens."""
     check_config(config)
 
     async def main() -> None:
@@ -239,7 +242,7 @@ def run(config: ServerConfig) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await LogServer(config).serve(stop)
+        await LogServer(config).serve(stop, listening)
 
     try:
         import uvloop

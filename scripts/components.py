@@ -159,6 +159,9 @@ def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) 
         *("--rotate-bytes", str(settings.log_rotate_bytes)),
         *("--retention-days", str(settings.log_retention_days)),
         *("--log-level", settings.log_level),
+        # Its own records: readable in its pane with the dev echo on, JSON lines otherwise.
+        *("--log-format", "text" if settings.log_echo else "json"),
+        *("--color", settings.log_color),
     ]
     # The token by the environment, so that it stays out of `ps`.
     os.environ["LOGSERVER_TOKEN"] = settings.logserver_token_value or ""

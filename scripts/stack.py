@@ -42,6 +42,15 @@ def environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def up_environment(settings: Settings, tui: bool) -> dict[str, str]:
+    """The stack's environment: with the TUI, the dev echo in colour (LOG_COLOR=auto would see
+    the pipes process-compose reads, not the terminal that shows them)."""
+    env = environment(settings)
+    if tui and settings.log_color == "auto":
+        env["LOG_COLOR"] = "always"
+    return env
+
+
 def socket_path(settings: Settings) -> Path:
     return settings.run_dir / "process-compose.sock"
 
@@ -90,7 +99,7 @@ def up(settings: Settings, tui: bool | None = None) -> NoReturn:
             "--ordered-shutdown",
             f"--tui={str(tui).lower()}",
         ],
-        environment(settings),
+        up_environment(settings, tui),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Celery, signals
 
 from core.celery_client import create_client, settings_of
-from core.logging import configure_logging
+from core.logging import announce, configure_logging
 from core.settings import Settings, get_settings
 from worker import readiness, request_ids
 from worker.schedule import DEFAULT_SCHEDULE, schedule_file
@@ -51,6 +51,26 @@ def create_celery(
         beat_schedule_filename=str(schedule_file(settings)),
     )
     return celery
+
+
+def prepare(argv: list[str]) -> None:
+    """Before Celery runs `celery <argv>`: for worker, beat and Flower, logging set up and the
+    start-up line said, so that both come before Celery's banner."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in ("worker", "beat", "flower"):
+        return
+    settings = get_settings()
+    configure_logging(command, settings)
+    broker = settings.redis_db_url(settings.celery_broker_db)
+    announce(command, _whereabouts(command, settings, broker))
+
+
+def _whereabouts(command: str, settings: Settings, broker: str) -> str:
+    if command == "worker":
+        return f"tasks from {broker}, results to {settings.redis_db_url(settings.celery_result_db)}"
+    if command == "beat":
+        return f"queues the schedule on {broker} (schedule in {schedule_file(settings)})"
+    return f"http://{settings.bind_host}:{settings.port('flower_port')} (read-only)"
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,87 @@
+"""What a process's logging does with each setting, in a real process: the dev echo on its
+stderr next to the records shipped (or spilled while the log server is down), JSON on stderr
+alone with LOGSERVER_ENABLED=false, and nothing echoed in production."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.support.processes import free_port
+
+PROGRAM = """
+import logging
+from core.logging import configure_logging
+configure_logging("worker")
+log = logging.getLogger("tests.logging")
+log.info("plain %d", 1)
+try:
+    {}["missing"]
+except KeyError:
+    log.exception("it failed")
+logging.shutdown()
+"""
+RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (\w+) +worker +tests\.logging: (.*)$")
+
+
+def _run(tmp_path: Path, **settings: str) -> list[str]:
+    env = {
+        **os.environ,
+        "STATE_DIR": str(tmp_path),
+        "LOGSERVER_PORT": str(free_port()),  # nothing listens there: the log server is down
+        "DEBUG": "",
+        **settings,
+    }
+    for name in ("LOG_ECHO", "LOG_COLOR", "LOGSERVER_ENABLED"):
+        if name not in settings:
+            env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr.splitlines()
+
+
+def _spilled(tmp_path: Path) -> list[dict[str, object]]:
+    spill = tmp_path / "log-spill" / "worker.jsonl"
+    return [orjson.loads(line) for line in spill.read_bytes().splitlines()]
+
+
+def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path: Path) -> None:
+    stderr = _run(tmp_path, ENVIRONMENT="dev")
+    shown = [match.groups() for match in map(RECORD.match, stderr) if match]
+    assert shown == [("INFO", "plain 1"), ("ERROR", "it failed")]
+    failed = stderr.index(next(line for line in stderr if line.endswith("it failed")))
+    assert stderr[failed + 1] == "Traceback (most recent call last):"
+    assert "KeyError: 'missing'" in stderr[failed + 2 :]
+    assert any("unreachable" in line and "log-spill" in line for line in stderr)
+    kept = _spilled(tmp_path)
+    assert [doc["message"] for doc in kept] == ["plain 1", "it failed"]
+    assert "KeyError: 'missing'" in str(kept[1]["exc"])
+
+
+def test_without_the_log_server_json_goes_to_stderr_and_nothing_is_echoed(
+    tmp_path: Path,
+) -> None:
+    stderr = _run(tmp_path, ENVIRONMENT="dev", LOGSERVER_ENABLED="false")
+    docs = [orjson.loads(line) for line in stderr if line.startswith("{")]
+    assert [doc["message"] for doc in docs] == ["plain 1", "it failed"]
+    assert not any(RECORD.match(line) for line in stderr)
+
+
+def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -> None:
+    for settings in ({"ENVIRONMENT": "production"}, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
+        stderr = _run(tmp_path, **settings)
+        assert not any(RECORD.match(line) for line in stderr), settings
+        assert all("logserver client" in line for line in stderr), stderr
+        assert [doc["message"] for doc in _spilled(tmp_path)][-2:] == ["plain 1", "it failed"]
+
+
+def test_colour_always_colours_the_echo(tmp_path: Path) -> None:
+    stderr = _run(tmp_path, ENVIRONMENT="dev", LOG_COLOR="always")
+    assert any("\x1b[32mINFO" in line for line in stderr)
