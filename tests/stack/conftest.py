@@ -1,0 +1,21 @@
+"""The settings of a test's own stack: free ports, a state dir of its own, removed after."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from core.settings import Settings
+from scripts.isolated import isolated_run
+from tests.support.paths import TEST_STATE
+
+
+@pytest.fixture
+def stack_settings() -> Iterator[tuple[Settings, dict[str, str]]]:
+    state_dir = TEST_STATE / f"stack-{uuid.uuid4().hex[:8]}"
+    run = isolated_run(state_dir, environment="dev")
+    yield run.settings, run.overrides
+    subprocess.run(["rm", "-rf", str(state_dir)], check=False)

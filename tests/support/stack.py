@@ -1,0 +1,78 @@
+"""The dev stack as the tests run it: `dev up --no-tui` (what `make dev` runs without a terminal)
+on the test's settings, waited for until every process is ready, and stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from typing import Any
+
+import yaml
+
+from core.settings import DEFAULT_PORTS, Settings
+from scripts import stack
+from scripts.supervise import leftovers
+from tests.support.paths import DEV
+from tests.support.processes import ServiceProcess, wait_for
+
+# Long-running processes and one-shots, as process-compose.yaml declares them (restart "no").
+PROCESSES = yaml.safe_load(stack.CONFIG.read_text())["processes"]
+ONE_SHOT = {
+    name for name, p in PROCESSES.items() if p.get("availability", {}).get("restart") == "no"
+}
+LONG_RUNNING = set(PROCESSES) - ONE_SHOT
+
+
+def processes(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in stack.processes(settings)}
+
+
+def all_ready(settings: Settings) -> bool:
+    """Every process of process-compose.yaml reported, and all of them ready (stack.all_ready)."""
+    return set(processes(settings)) == LONG_RUNNING | ONE_SHOT and stack.all_ready(settings)
+
+
+def start(settings: Settings, overrides: dict[str, str], run: str) -> ServiceProcess:
+    log_dir = settings.state_dir / "test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    up = ServiceProcess(
+        f"dev-up-{run}", [DEV, "up", "--no-tui"], {**os.environ, **overrides}, log_dir
+    ).__enter__()
+    up.wait_until(lambda: all_ready(settings), timeout=120)
+    return up
+
+
+def stop(settings: Settings, up: ServiceProcess) -> None:
+    subprocess.run([DEV, "down"], env=stack.environment(settings), check=True, capture_output=True)
+    assert up.process is not None
+    assert up.process.wait(timeout=60) == 0, up.output()[-3000:]
+    ports = {name: settings.port(name) for name in DEFAULT_PORTS}
+    wait_for(
+        lambda: not leftovers(settings.state_dir, {})[0],
+        timeout=15,
+        what="every process of the stack to exit",
+    )
+    bound = leftovers(settings.state_dir, ports)[1]
+    assert bound == [], f"ports still bound after the stack stopped: {bound}"
+    # A clean stop: each one signalled once, each exiting 0 (a worker signalled twice would
+    # cold-shut-down, killing its running tasks), and what uses the stores stopped before them.
+    exits = exited(settings)
+    assert {name: code for name, code, _ in exits} == dict.fromkeys(LONG_RUNNING | ONE_SHOT, 0)
+    order = [name for name, _, _ in exits]
+    for user in ("api", "worker"):
+        for store in ("postgres", "redis"):
+            assert order.index(user) < order.index(store), order
+
+
+def exited(settings: Settings) -> list[tuple[str, int, str]]:
+    """(process, exit code, time) of each process's last exit, in order, from process-compose's
+    own log."""
+    log = re.sub(
+        r"\x1b\[[0-9;]*m",
+        "",
+        (settings.state_dir / "process-compose" / "process-compose.log").read_text(),
+    )
+    found = re.findall(r"^(\S+ \S+) .*?Exited\s+exit_code=(-?\d+)\s+process=(\w+)", log, re.M)
+    last = {name: (name, int(code), when) for when, code, name in found}
+    return sorted(last.values(), key=lambda exit: exit[2])
