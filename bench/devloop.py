@@ -2,6 +2,7 @@
 
 - cold start: `dev up --no-tui` to every process ready (one-shots completed), on a fresh state
   dir, then again on the state the first start left;
+- echo cost: what the dev echo costs a greeting (bench/echo_cost.py);
 - api reload: the time from writing a file under `app/` to a new server process answering
   (median of several edits);
 - worker restart: the same for a file under `worker/`;
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bench import BenchError, log_throughput
+from bench import BenchError, echo_cost, log_throughput
 from bench.endpoints import machine
 from bench.report import last_suite_run, write_json
 from core.settings import DEFAULT_PORTS, ROOT, Settings
@@ -55,7 +56,7 @@ def run(settings: Settings) -> dict[str, Any]:
     folder = settings.state_dir / "bench" / "dev-loop"
     state_dir, log_dir = folder / "state", folder / "logs"
     shutil.rmtree(state_dir, ignore_errors=True)
-    isolated = isolated_run(state_dir, environment="dev", api_reload="true")
+    isolated = isolated_run(state_dir, environment="dev", api_reload="true", log_echo="true")
     stack_settings, env = isolated.settings, isolated.env
     figures: dict[str, Any] = {}
     try:
@@ -64,6 +65,9 @@ def run(settings: Settings) -> dict[str, Any]:
                 figures["cold_start_fresh_s"] = round(seconds, 2)
             with running_stack(stack_settings, env, log_dir, "existing") as seconds:
                 figures["cold_start_existing_state_s"] = round(seconds, 2)
+                figures["echo_cost_greeting"] = echo_cost.measure(
+                    stack_settings, env, folder, log_dir
+                )
                 figures["api_reload_s"] = api_reload(stack_settings)
                 try:
                     figures["worker_restart_s"] = worker_restart(stack_settings)
