@@ -9,7 +9,8 @@ from typing import Any
 
 import asyncpg
 from rich.console import Console
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 
 from app.db.queries import load_queries
 from core.settings import Settings
@@ -101,12 +102,18 @@ def run(console: Console, settings: Settings, name: str, pairs: Sequence[str]) -
     function = query(name)
     parameters = list(function.parameters or [])
     arguments = parse_arguments(name, parameters, pairs)
-    rows = asyncio.run(_fetch(settings, function.sql, [arguments[p] for p in parameters]))
+    # In the order of the SQL's $n, which aiosql numbers by first appearance in the text.
+    ordered = load_queries().driver_adapter.maybe_order_params(name, arguments)
+    rows = asyncio.run(_fetch(settings, function.sql, ordered))
     if not rows:
         console.print("(no rows)")
         return
-    table = Table(*rows[0].keys())
+    table = Table(*(Column(key, overflow="fold") for key in rows[0].keys()))
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row.values()))
+    if not console.is_terminal:
+        # A terminal gets the table folded to its width; a pipe gets every cell whole on a line.
+        whole = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
+        console = Console(file=console.file, width=max(console.width, whole))
     console.print(table)
     console.print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
