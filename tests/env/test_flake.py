@@ -134,8 +134,11 @@ def _first_words(script: str) -> set[str]:
 
 
 def _program(word: str) -> str | None:
-    """The tool a word names, or None for a shell word or a program of the project's venv."""
+    """The tool a word names, or None for a shell word, a program of the project's venv or one of
+    the project's own scripts (scripts/compose.sh drives the host's container engine)."""
     if word in SHELL_WORDS or word.startswith(".venv/bin/") or word in VENV_TOOLS:
+        return None
+    if not word.startswith("/") and (ROOT / word).is_file():
         return None
     return Path(word).name if word.startswith("/") else word
 
