@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import select
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -202,3 +204,47 @@ def test_follow_prints_new_records_even_across_a_rotation(tmp_path: Path) -> Non
     _write(tmp_path / "app" / "2024-05-01.1.jsonl", [{"n": 5}])
     assert [doc["n"] for doc in follower.poll()] == [3, 4, 5]
     assert list(follower.poll()) == []
+
+
+def test_tail_follow_without_a_filter_follows_every_stream_even_new_ones(tmp_path: Path) -> None:
+    today = NOW.date().isoformat()
+    access = tmp_path / "access" / f"{today}.jsonl"
+    _write(access, [_access(0, "GET", "/health", 200, 1.0, timedelta(0))])
+    argv = [sys.executable, "-m", "logserver", "tail", "-f", "--dir", str(tmp_path)]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0) as follower:
+        assert follower.stdout is not None
+        output = Lines(follower.stdout.fileno())
+        try:
+            # The stored record printed: it follows the files from here on.
+            assert output.next().endswith("GET /health 200 1.00ms [req-ealth-0]")
+            api = _access(1, "GET", "/api/v1/user/greeting", 200, 1.5, timedelta(0))
+            with access.open("ab") as file:
+                file.write(orjson.dumps(api) + b"\n")
+            worker: dict[str, object] = {"ts": timestamp(NOW), "level": "INFO"}
+            worker.update(component="worker", logger="celery", message="done", request_id="r-1")
+            _write(tmp_path / "worker" / f"{today}.jsonl", [worker])  # a stream new since
+            lines = [output.next(), output.next()]
+        finally:
+            follower.terminate()
+    assert sorted(line.split(" ", 1)[1] for line in lines) == [
+        "INFO    api       GET /api/v1/user/greeting 200 1.50ms [req-eting-1]",
+        "INFO    worker    celery: done [r-1]",
+    ]
+
+
+class Lines:
+    """The lines a pipe brings, each waited for with a deadline."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+
+    def next(self, timeout: float = 30) -> str:
+        while b"\n" not in self.pending:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, "tail -f printed nothing new"
+            chunk = os.read(self.fd, 65536)
+            assert chunk, "tail -f exited"
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line.decode()
