@@ -11,7 +11,7 @@ from core.settings import ROOT, Settings
 from tests.debug.sessions import attach, attach_config, line_of, stopped_frame
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess, free_port, listening_addresses, wait_for
-from tests.support.services import settings_env
+from tests.support.services import empty_redis, settings_env
 from worker.celery_app import create_celery
 
 TASKS = ROOT / "worker" / "tasks.py"
@@ -31,6 +31,7 @@ def test_breakpoint_in_a_task_hits_in_the_debugged_worker(
     debug_port = free_port()
     env = settings_env({**service_overrides, "DEBUG_PORT_WORKER": str(debug_port)})
     line = line_of(TASKS, 'return "pong"')
+    empty_redis(services)  # only this test's task may reach the breakpoint
     celery = create_celery(services)
     worker = ServiceProcess(
         "worker-debug", [DEV, "run", "worker", "--debug", "--wait"], env, log_dir(), stop_signal=15

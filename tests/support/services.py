@@ -61,13 +61,20 @@ def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Re
 _database_numbers = itertools.count()
 
 
+def empty_redis(settings: Settings) -> None:
+    """Empties the app's, the broker's and the results' Redis databases: a task an earlier test
+    queued with no worker running must not be the one the next test's worker takes."""
+    for db in (settings.redis_db, settings.celery_broker_db, settings.celery_result_db):
+        with redis.Redis.from_url(settings.redis_db_url(db)) as client:
+            client.flushdb()
+
+
 @contextmanager
 def fresh_database(services: Settings, template: str) -> Iterator[Settings]:
-    """`services` on a new database cloned from `template`, dropped after; Redis flushed."""
+    """`services` on a new database cloned from `template`, dropped after; Redis emptied."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
     admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    with redis.Redis.from_url(services.redis_url) as client:
-        client.flushdb()
+    empty_redis(services)
     try:
         yield services.model_copy(update={"postgres_db": name})
     finally:
