@@ -38,7 +38,8 @@ from app.middleware import AccessLogMiddleware
 from core.settings import ROOT, load_settings
 from logserver.cli import serve_argv
 from scripts.ports import free_port
-from scripts.supervise import HOST, Supervised, http_ok, logserver_answers, wait_for
+from scripts.probes import http_ok, logserver_answers
+from scripts.supervise import HOST, Supervised, wait_for
 
 VARIANTS = ("no-middleware", "access-log", "access-log-off")
 

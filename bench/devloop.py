@@ -32,10 +32,10 @@ from core.settings import DEFAULT_PORTS, ROOT, Settings
 from scripts import stack
 from scripts.isolated import isolated_run
 from scripts.launch import VENV_BIN
+from scripts.probes import get
 from scripts.supervise import (
     Supervised,
     descendants,
-    get,
     kill,
     leftovers,
     server_pids,

@@ -27,7 +27,8 @@ from logserver.echo import EchoHandler
 from scripts import stack
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port
-from scripts.supervise import Supervised, http_ok, server_pids
+from scripts.probes import http_ok
+from scripts.supervise import Supervised, server_pids
 
 GREETING = "/api/v1/user/greeting"
 LOAD = wrk.Load(threads=1, connections=8, seconds=3)

@@ -32,7 +32,8 @@ from bench.services import GREETING, SEED_USERS, Ports
 from bench.wrk import Load, Measurement
 from core.settings import ROOT, Settings
 from scripts import postgres
-from scripts.supervise import get, leftovers, stopped_by_sigterm
+from scripts.probes import get
+from scripts.supervise import leftovers, stopped_by_sigterm
 
 ENDPOINTS = {
     "greeting": "/api/v1/user/greeting",

@@ -19,7 +19,8 @@ import orjson
 from bench import BenchError
 from logserver.cli import serve_argv
 from scripts.ports import free_port
-from scripts.supervise import HOST, Supervised, logserver_answers
+from scripts.probes import logserver_answers
+from scripts.supervise import HOST, Supervised
 
 BATCH = 1000
 WINDOW = 4

@@ -21,14 +21,8 @@ from scripts.db import alembic_argv
 from scripts.isolated import IsolatedRun, isolated_run
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port
-from scripts.supervise import (
-    Supervised,
-    http_ok,
-    logserver_answers,
-    postgres_ready,
-    redis_ping,
-    run_checked,
-)
+from scripts.probes import http_ok, logserver_answers, postgres_ready, redis_ping
+from scripts.supervise import Supervised, run_checked
 
 DEV = str(VENV_BIN / "dev")
 SEED_USERS = 1000

@@ -1,35 +1,25 @@
-"""Supervising the processes a bench or a test starts, and probing them.
+"""Supervising the processes a bench or a test starts (scripts/probes.py says whether they answer).
 
 Each runs in its own process group with its output in a log file, and is stopped for sure (the
-whole group) on the way out, so that no process or port outlives the run. The probes say whether a
-service answers: an HTTP URL, Postgres, Redis, the log server.
+whole group) on the way out, so that no process or port outlives the run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Self
 
-import asyncpg
-import redis
-
-from core.settings import Settings
-from logserver.client import ping
 from scripts.launch import LaunchError
 from scripts.ports import port_is_bound
 
-HOST = "127.0.0.1"
+HOST = "127.0.0.1"  # every process a bench or a test starts binds loopback
 
 
 class SupervisionError(LaunchError):
@@ -252,54 +242,6 @@ def stopped_by_sigterm() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def get(url: str, timeout: float = 5) -> tuple[int, Any]:
-    """Status and JSON body of GET url (status 0 when nothing answers)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except (OSError, ValueError):
-        return 0, None
-
-
-def http_ok(url: str) -> bool:
-    """Whether GET url answers 200."""
-    return get(url, timeout=2)[0] == 200
-
-
-def postgres_ready(settings: Settings) -> bool:
-    """Whether the settings' database accepts a connection."""
-
-    async def connect() -> None:
-        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
-        await connection.close()
-
-    try:
-        asyncio.run(connect())
-    except (OSError, ValueError, asyncpg.PostgresError):
-        return False
-    return True
-
-
-def redis_ping(settings: Settings) -> bool:
-    """Whether the settings' Redis answers PING."""
-    try:
-        with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
-            return bool(client.ping())
-    except redis.RedisError:
-        return False
-
-
-def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> bool:
-    """Whether the log server at host:port answers a sync (`logserver.client.ping`)."""
-    try:
-        ping(host, port, token, timeout=1)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def leftovers(state_dir: Path, ports: Mapping[str, int]) -> tuple[list[int], list[str]]:

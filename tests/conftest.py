@@ -20,7 +20,7 @@ from app.main import create_app
 from core.settings import ROOT, Settings
 from scripts.db import alembic_argv
 from scripts.isolated import IsolatedRun, isolated_run
-from scripts.supervise import postgres_ready, redis_ping
+from scripts.probes import postgres_ready, redis_ping
 from tests.support.logserver import InProcessLogServer
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess

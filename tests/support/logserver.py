@@ -16,7 +16,7 @@ from types import TracebackType
 from logserver.cli import serve_argv
 from logserver.server import LogServer, ServerConfig, check_config
 from logserver.storage import StorageConfig
-from scripts.supervise import logserver_answers
+from scripts.probes import logserver_answers
 from tests.support.processes import ServiceProcess, free_port, wait_for
 
 

@@ -1,0 +1,66 @@
+"""Whether a service answers: an HTTP URL, Postgres, Redis, the log server (one round trip each,
+False rather than an error while it does not); the bench and the tests poll them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import asyncpg
+import redis
+
+from core.settings import Settings
+from logserver.client import ping
+
+HOST = "127.0.0.1"
+
+
+def get(url: str, timeout: float = 5) -> tuple[int, Any]:
+    """Status and JSON body of GET url (status 0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (OSError, ValueError):
+        return 0, None
+
+
+def http_ok(url: str) -> bool:
+    """Whether GET url answers 200."""
+    return get(url, timeout=2)[0] == 200
+
+
+def postgres_ready(settings: Settings) -> bool:
+    """Whether the settings' database accepts a connection."""
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, ValueError, asyncpg.PostgresError):
+        return False
+    return True
+
+
+def redis_ping(settings: Settings) -> bool:
+    """Whether the settings' Redis answers PING."""
+    try:
+        with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> bool:
+    """Whether the log server at host:port answers a sync (`logserver.client.ping`)."""
+    try:
+        ping(host, port, token, timeout=1)
+    except (OSError, ValueError):
+        return False
+    return True
