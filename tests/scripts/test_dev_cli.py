@@ -9,9 +9,9 @@ import subprocess
 from fastapi.testclient import TestClient
 
 from app.db.queries import load_queries
-from core.settings import DEFAULT_PORTS, Settings
+from core.settings import ROOT, Settings
+from scripts.isolated import isolated_run
 from tests.support.paths import DEV
-from tests.support.processes import free_port
 
 
 def dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -78,11 +78,12 @@ def test_db_reset_empties_and_migrates(client: TestClient, settings: Settings) -
 
 
 def free_ports_env() -> dict[str, str]:
-    return {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
+    """A checkout's settings on free ports, state under .state/test/doctor (isolated_run)."""
+    return isolated_run(ROOT / ".state" / "test" / "doctor").overrides
 
 
 def test_doctor_passes_on_a_healthy_checkout() -> None:
-    result = dev("doctor", **free_ports_env(), STATE_DIR=".state/test/doctor")
+    result = dev("doctor", **free_ports_env())
     assert result.returncode == 0, result.stdout
     assert "FAIL" not in result.stdout
 
@@ -93,13 +94,13 @@ def test_doctor_names_a_taken_port_and_the_fix() -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         env["REDIS_PORT"] = str(squatter.getsockname()[1])
-        result = dev("doctor", **env, STATE_DIR=".state/test/doctor")
+        result = dev("doctor", **env)
     assert result.returncode == 1
     assert f"FAIL port {env['REDIS_PORT']} (REDIS_PORT) is taken" in result.stdout
     assert "PORT_OFFSET" in result.stdout
 
 
 def test_doctor_names_a_missing_binary_and_the_fix() -> None:
-    result = dev("doctor", **free_ports_env(), STATE_DIR=".state/test/doctor", PATH="/nonexistent")
+    result = dev("doctor", **free_ports_env(), PATH="/nonexistent")
     assert result.returncode == 1
     assert "FAIL redis-server: not found — fix: apt-get install redis-server" in result.stdout
