@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from logserver.cli import serve_argv
 from logserver.server import LogServer, ServerConfig, check_config
@@ -25,7 +26,39 @@ def server_env() -> dict[str, str]:
     return {**os.environ, "LOGSERVER_TOKEN": "", "LOGSERVER_LOG_LEVEL": "INFO"}
 
 
-class LogServerProcess:
+class _LogServerUnderTest:
+    """What both ways of running the server share: a free port, its folder and token, the
+    readiness ping, and a `with` block that starts it and closes it."""
+
+    def __init__(self, base: Path, host: str, token: str | None) -> None:
+        self.base = base
+        self.host = host
+        self.port = free_port()
+        self.token = token
+
+    def start(self, timeout: float = 20) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def answers(self) -> bool:
+        return logserver_answers(self.port, self.token)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LogServerProcess(_LogServerUnderTest):
     """`python -m logserver serve` on its own port and folder; restartable, stopped on exit."""
 
     def __init__(
@@ -37,10 +70,7 @@ class LogServerProcess:
         token: str | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
-        self.base = base
-        self.host = host
-        self.port = free_port()
-        self.token = token
+        super().__init__(base, host, token)
         self.log_dir = state_dir / "logserver-output"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.extra_args = list(extra_args)
@@ -67,9 +97,6 @@ class LogServerProcess:
         self.service.__enter__()
         self.service.wait_until(self.answers, timeout)
 
-    def answers(self) -> bool:
-        return logserver_answers(self.port, self.token)
-
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Stops the server; returns its exit code."""
         assert self.service is not None and self.service.process is not None
@@ -79,29 +106,17 @@ class LogServerProcess:
     def output(self) -> str:
         return self.service.output() if self.service else ""
 
-    def __enter__(self) -> LogServerProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         if self.service is not None:
             self.service.stop()
 
 
-class InProcessLogServer:
+class InProcessLogServer(_LogServerUnderTest):
     """`logserver.server.LogServer` serving in this process, on an event loop of its own thread;
     stopped as SIGTERM stops the program (drain, flush, fsync)."""
 
     def __init__(self, base: Path, *, host: str = "127.0.0.1", token: str | None = None) -> None:
-        self.base = base
-        self.host = host
-        self.port = free_port()
-        self.token = token
+        super().__init__(base, host, token)
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -129,9 +144,6 @@ class InProcessLogServer:
     def _thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def answers(self) -> bool:
-        return logserver_answers(self.port, self.token)
-
     def stop(self, timeout: float = 20) -> int:
         """Stops the server; 0 once it stopped cleanly, as the program's exit code would be."""
         assert self._thread is not None
@@ -141,15 +153,6 @@ class InProcessLogServer:
         assert not self._thread.is_alive(), "the log server did not stop"
         return 0 if self._error is None else 1
 
-    def __enter__(self) -> InProcessLogServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         if self._thread_alive():
             self.stop()
