@@ -22,7 +22,11 @@ from tests.env.tools import CACHE, Apt, debootstrap_base, run
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_HOME = ROOT / ".state" / "containers"
 # What rootful podman needs here: crun fails on these hybrid-cgroup machines, runc works.
-APT_PACKAGES = ("podman", "runc", "netavark", "aardvark-dns", "catatonit")
+# netavark, its network backend, sets up every container's network (a build's RUN steps too)
+# with iptables, which Debian does not install with it: without it, each fails with a bare
+# "netavark: No such file or directory".
+APT_PACKAGES = ("podman", "runc", "netavark", "aardvark-dns", "catatonit", "iptables")
+REQUIRED_TOOLS = ("podman", "runc", "iptables")
 
 PYTHON_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
 GO_IMAGE = "docker.io/library/golang:1.25-bookworm"
@@ -162,7 +166,7 @@ def find_podman() -> Podman:
 
     Fails (never skips) saying why when it cannot run: the container tier must not pass by
     running nothing."""
-    missing = [tool for tool in ("podman", "runc") if shutil.which(tool) is None]
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
     if missing:
         problem = Apt.install(*APT_PACKAGES)
         if problem is not None:
