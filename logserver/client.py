@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any
@@ -22,7 +23,7 @@ import orjson
 
 from logserver.connection import Refused
 from logserver.protocol import auth_line, sync_line
-from logserver.records import QueueingHandler, RecordEncoder
+from logserver.records import ContextFilter, QueueingHandler, RecordEncoder
 from logserver.shipper import ClientConfig, Shipper
 
 __all__ = ["ClientConfig", "LogServerHandler", "ping"]
@@ -49,15 +50,43 @@ class LogServerHandler(QueueingHandler):
         return self._shipper.dropped if self._shipper else 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        shipper = self._shipper or self._started()
-        if len(self._queue) >= self.config.queue_size:
-            shipper.dropped += 1
+        if self._full():
             return
         try:
             line = self._encoder.encode(record)
         except Exception:  # as any logging handler: report, never raise
             self.handleError(record)
             return
+        self._enqueue(line)
+
+    def emit_fields(self, level: int, logger: str, message: str, fields: dict[str, Any]) -> None:
+        """Ships the record that `logging.getLogger(logger).log(level, message, extra=fields)`
+        would bring here, the same JSON line, without making the LogRecord: for a caller that
+        logs on every request (app.middleware), and only where `direct_handler` says this is
+        the one handler such a record would reach. The handler's filters are ContextFilters
+        (direct_handler checks), applied to `fields`."""
+        if level < self.level or self._full():
+            return
+        for context in self.filters:
+            assert isinstance(context, ContextFilter)
+            context.add_to(fields)
+        try:
+            doc = self._encoder.fields_document(level, logger, message, fields, time.time())
+            line = self._encoder.dumps(doc)
+        except Exception:
+            self.handleError(logging.makeLogRecord({"name": logger, "msg": message, **fields}))
+            return
+        self._enqueue(line)
+
+    def _full(self) -> bool:
+        """Whether the queue is full: the record is dropped, and counted."""
+        if len(self._queue) < self.config.queue_size:
+            return False
+        (self._shipper or self._started()).dropped += 1
+        return True
+
+    def _enqueue(self, line: bytes) -> None:
+        shipper = self._shipper or self._started()
         self._queue.append(line)
         if shipper.asleep and len(self._queue) >= shipper.wake_at:
             shipper.wake()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import socket
 import sys
 import time
@@ -41,30 +42,48 @@ class RecordEncoder:
         self._second: tuple[int, str] = (-1, "")  # one attribute: replaced atomically
 
     def document(self, record: logging.LogRecord) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "ts": self._timestamp(record.created, record.msecs),
-            "level": record.levelname,
-            "logger": record.name,
-            "component": self.component,
-            "stream": record.__dict__.get("stream", self.stream),
-            "host": self.host,
-            "pid": record.process,
-            "message": _message(record),
-        }
+        doc = self._head(
+            record.created,
+            record.msecs,
+            record.levelname,
+            record.name,
+            record.__dict__.get("stream", self.stream),
+            record.process,
+            _message(record),
+        )
         if record.exc_info:
             if not record.exc_text:  # cached on the record, as logging.Formatter does
                 record.exc_text = _formatter.formatException(record.exc_info)
             doc["exc"] = record.exc_text
         if record.stack_info:
             doc["stack"] = record.stack_info
-        for key, value in _extra_items(record):
-            if key not in STANDARD_ATTRS and key not in doc and value is not None:
-                doc[key] = value
+        _add_extras(doc, _extra_items(record))
+        return doc
+
+    def fields_document(
+        self, level: int, logger: str, message: str, fields: Mapping[str, Any], created: float
+    ) -> dict[str, Any]:
+        """The document of a record of `logger` whose extra fields are `fields`, without the
+        record: `document` of the LogRecord that `logger.log(level, message, extra=fields)`
+        would make at `created` (no exception, no stack, this process)."""
+        doc = self._head(
+            created,
+            (created - int(created)) * 1000,
+            logging.getLevelName(level),
+            logger,
+            fields.get("stream", self.stream),
+            os.getpid(),
+            message,
+        )
+        _add_extras(doc, fields.items())
         return doc
 
     def encode(self, record: logging.LogRecord) -> bytes:
         """One JSON object and a newline."""
-        doc = self.document(record)
+        return self.dumps(self.document(record))
+
+    def dumps(self, doc: dict[str, Any]) -> bytes:
+        """A document as one JSON line."""
         try:
             line = orjson.dumps(doc, default=str, option=OPTIONS)
         except (TypeError, orjson.JSONEncodeError):  # such as a dict with int keys in an extra
@@ -77,6 +96,28 @@ class RecordEncoder:
             line = _shortened(doc, len(line))
         return line
 
+    def _head(
+        self,
+        created: float,
+        msecs: float,
+        level: str,
+        logger: str,
+        stream: str,
+        pid: int | None,
+        message: str,
+    ) -> dict[str, Any]:
+        """The fields every document has, in their order."""
+        return {
+            "ts": self._timestamp(created, msecs),
+            "level": level,
+            "logger": logger,
+            "component": self.component,
+            "stream": stream,
+            "host": self.host,
+            "pid": pid,
+            "message": message,
+        }
+
     def _timestamp(self, created: float, msecs: float) -> str:
         second = int(created)
         cached, text = self._second
@@ -84,6 +125,13 @@ class RecordEncoder:
             text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = (second, text)
         return f"{text}.{int(msecs):03d}Z"
+
+
+def _add_extras(doc: dict[str, Any], items: Iterable[tuple[str, Any]]) -> None:
+    """The caller's fields, but for those the document has already or None."""
+    for key, value in items:
+        if key not in STANDARD_ATTRS and key not in doc and value is not None:
+            doc[key] = value
 
 
 def _extra_items(record: logging.LogRecord) -> Iterable[tuple[str, Any]]:
@@ -156,8 +204,11 @@ class ContextFilter(logging.Filter):
         self._variables = tuple(variables.items())
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = record.__dict__
+        self.add_to(record.__dict__)
+        return True
+
+    def add_to(self, fields: dict[str, Any]) -> None:
+        """The context variables' values, into the fields that do not have them."""
         for name, variable in self._variables:
             if name not in fields:
                 fields[name] = variable.get()
-        return True

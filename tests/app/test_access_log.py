@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from core.logging import configure_logging, reset_logging
+from core.logging import configure_logging, direct_handler, reset_logging
 from core.settings import Settings, load_settings
 from logserver.client import LogServerHandler
 from logserver.reader import records
@@ -48,14 +49,32 @@ def api_settings(tmp_path: Path, logserver: InProcessLogServer) -> Iterator[Sett
     reset_logging()
 
 
+@contextmanager
+def _without_pytest_capture() -> Iterator[None]:
+    """The root logger's handlers as in production: pytest's own (its log capture, added for
+    each test phase) taken off, so that access records go the direct way
+    (core.logging.direct_handler)."""
+    root = logging.getLogger()
+    pytest_handlers = list(root.handlers)
+    for handler in pytest_handlers:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in pytest_handlers:
+            root.addHandler(handler)
+
+
 def test_one_access_record_per_request_with_the_request_id(
     api_settings: Settings, logserver: InProcessLogServer
 ) -> None:
-    with TestClient(_app(api_settings)) as client:
+    with _without_pytest_capture(), TestClient(_app(api_settings)) as client:
+        handler = configure_logging("api", api_settings)
+        # As in production: access records go the direct way (LogServerHandler.emit_fields).
+        assert direct_handler(logging.getLogger("app.access")) is handler
         greeting = client.get("/api/v1/user/greeting", params={"name": "Ada"})
         work = client.get("/test/work", headers={"X-Request-ID": "from-the-client-1"})
         forged = client.get("/test/work", headers={"X-Request-ID": "not valid; id"})
-    handler = configure_logging("api", api_settings)
     assert isinstance(handler, LogServerHandler) and handler.wait_delivered(10)
 
     rid = greeting.headers["x-request-id"]

@@ -4,6 +4,7 @@ alone with LOGSERVER_ENABLED=false, and nothing echoed in production."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -11,7 +12,13 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
+from core.context import request_id
+from core.logging import direct_handler
+from logserver.client import ClientConfig, LogServerHandler
+from logserver.echo import EchoHandler
+from logserver.records import ContextFilter
 from tests.support.processes import free_port
 
 PROGRAM = """
@@ -85,3 +92,39 @@ def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -
 def test_colour_always_colours_the_echo(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev", LOG_COLOR="always")
     assert any("\x1b[32mINFO" in line for line in stderr)
+
+
+def _tree(tmp_path: Path, *handlers: logging.Handler) -> logging.Logger:
+    """A logger `access` under a root of its own, outside the global logger tree."""
+    root = logging.Logger("tests-root")
+    access = logging.Logger("tests-root.access")
+    access.parent = root
+    for handler in handlers:
+        root.addHandler(handler)
+    return access
+
+
+@pytest.mark.fast
+def test_records_go_the_direct_way_only_to_a_lone_log_server_handler(tmp_path: Path) -> None:
+    config = ClientConfig("127.0.0.1", free_port(), "tester", tmp_path / "spill")
+    shipper = LogServerHandler(config)
+    shipper.addFilter(ContextFilter({"request_id": request_id}))
+    echo = EchoHandler("tester")
+    try:
+        access = _tree(tmp_path, shipper)
+        assert direct_handler(access) is shipper
+        access.disabled = True
+        assert direct_handler(access) is None  # as Logger.handle: nothing is logged
+        assert direct_handler(_tree(tmp_path, shipper, echo)) is None  # dev: the echo too
+        assert direct_handler(_tree(tmp_path, echo)) is None
+        access = _tree(tmp_path, shipper)
+        access.propagate = False
+        assert direct_handler(access) is None  # no handler on the way
+        access = _tree(tmp_path, shipper)
+        access.addFilter(lambda record: True)
+        assert direct_handler(access) is None  # a logger's filter must see a record
+        shipper.addFilter(lambda record: True)
+        assert direct_handler(_tree(tmp_path, shipper)) is None  # so must a handler's
+    finally:
+        shipper.close()
+        echo.close()

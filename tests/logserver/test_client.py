@@ -16,7 +16,7 @@ import pytest
 
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.reader import records
-from logserver.records import ContextFilter, JsonFormatter, StderrHandler
+from logserver.records import ContextFilter, JsonFormatter, RecordEncoder, StderrHandler
 from tests.support.logserver import InProcessLogServer, LogServerProcess
 from tests.support.processes import free_port
 
@@ -86,6 +86,42 @@ def test_a_record_carries_the_documented_fields(
     }
     assert first["host"] and "ValueError: bad value" in first["exc"]
     assert "request_id" not in second and second["seq"] == 2
+
+
+@pytest.mark.fast
+def test_a_record_shipped_from_its_fields_is_the_line_its_logrecord_makes(
+    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
+) -> None:
+    handler = _handler(logserver.port, tmp_path / "spill")
+    logger.addHandler(handler)
+    fields = {"stream": "access", "status": 200, "route": "/x", "client": None, "tags": ["a"]}
+    token = trace_id.set("req-2")
+    try:
+        logger.warning("GET %s", "/x", extra=dict(fields))
+        handler.emit_fields(logging.WARNING, logger.name, "GET /x", dict(fields))
+    finally:
+        trace_id.reset(token)
+    handler.emit_fields(logging.DEBUG, logger.name, "no request", {"stream": "access"})
+    assert handler.wait_delivered(10)
+    by_record, by_fields, no_request = records(logserver.base, ["access"])
+    per_line = ("ts", "seq", "received_at", "peer")
+    same = [{k: v for k, v in doc.items() if k not in per_line} for doc in (by_record, by_fields)]
+    assert list(same[0].items()) == list(same[1].items())  # in the same order too
+    assert by_fields["request_id"] == "req-2" and "client" not in by_fields
+    assert (by_fields["seq"], no_request["level"]) == (2, "DEBUG")
+    assert "request_id" not in no_request
+
+
+@pytest.mark.fast
+def test_the_document_of_fields_is_the_document_of_their_record() -> None:
+    encoder = RecordEncoder("tester", "app")
+    fields = {"stream": "access", "status": 500, "user_agent": None, "duration_ms": 1.5}
+    record = logging.getLogger("tests.fields").makeRecord(
+        "tests.fields", logging.ERROR, __file__, 1, "GET %s", ("/y",), None, extra=dict(fields)
+    )
+    assert encoder.fields_document(
+        logging.ERROR, "tests.fields", "GET /y", fields, record.created
+    ) == encoder.document(record)
 
 
 def test_records_wait_in_the_spill_file_until_the_server_is_up(
