@@ -9,31 +9,30 @@ import pytest
 from fastapi import FastAPI, Query, Request
 from fastapi.testclient import TestClient
 
-from app.api.params import QueryParameter, documented, read_all
-from app.api.routes.benchmark import NAME
+from app.api.params import documented, read_all
+from app.api.routes.benchmark import NAME, PAGE, PAGE_SIZE
 from app.errors import install_error_handlers
 
 pytestmark = pytest.mark.fast
 
-PAGE = QueryParameter("page_size", Annotated[int, Query(ge=1, le=100)], default=10)
-
 
 def _twins() -> FastAPI:
-    """The greeting's parameter and an int one, each declared and read."""
+    """The benchmark routes' parameters (greeting, list), declared as they were and read."""
     app = FastAPI()
     install_error_handlers(app)
 
     @app.get("/declared")
     async def declared(
         name: Annotated[str, Query(max_length=64)] = "World",
+        page: Annotated[int, Query(ge=1, le=1_000_000_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> dict[str, object]:
-        return {"name": name, "page_size": page_size}
+        return {"name": name, "page": page, "page_size": page_size}
 
-    @app.get("/read", openapi_extra=documented(NAME, PAGE))
+    @app.get("/read", openapi_extra=documented(NAME, PAGE, PAGE_SIZE))
     async def read(request: Request) -> dict[str, object]:
-        name, page_size = read_all(request, NAME, PAGE)
-        return {"name": name, "page_size": page_size}
+        name, page, page_size = read_all(request, NAME, PAGE, PAGE_SIZE)
+        return {"name": name, "page": page, "page_size": page_size}
 
     @app.get("/one")
     async def one(request: Request) -> dict[str, object]:
@@ -51,11 +50,15 @@ QUERIES = [
     "name=" + "x" * 65,
     "name=%C3%A9t%C3%A9",
     "name=%FF",
-    "page_size=7",
+    "page=3&page_size=7",
     "page_size=0",
+    "page_size=101",
     "page_size=seven",
     "page_size=1.5",
-    "name=" + "x" * 65 + "&page_size=0",  # each error, in the order of declaration
+    "page_size=+5",
+    "page=1000000001",
+    "page=-1&page_size=",
+    "name=" + "x" * 65 + "&page=0&page_size=0",  # each error, in the order of declaration
 ]
 
 
