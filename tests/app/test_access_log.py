@@ -55,7 +55,8 @@ def _without_pytest_capture() -> Iterator[None]:
     each test phase) taken off, so that access records go the direct way
     (core.logging.direct_handler)."""
     root = logging.getLogger()
-    pytest_handlers = list(root.handlers)
+    # Only pytest's: others there are the app's, which configure_logging replaces and removes.
+    pytest_handlers = [h for h in root.handlers if type(h).__module__.startswith("_pytest.")]
     for handler in pytest_handlers:
         root.removeHandler(handler)
     try:
