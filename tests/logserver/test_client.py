@@ -32,6 +32,16 @@ def logger() -> Iterator[logging.Logger]:
         handler.close()
 
 
+@pytest.fixture
+def shipping(
+    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
+) -> LogServerHandler:
+    """A handler on `logger`, shipping to the in-process log server."""
+    handler = _handler(logserver.port, tmp_path / "spill")
+    logger.addHandler(handler)
+    return handler
+
+
 def _handler(port: int, spill: Path, **options: Any) -> LogServerHandler:
     config = ClientConfig("127.0.0.1", port, "tester", spill, stream="client", **options)
     handler = LogServerHandler(config)
@@ -41,10 +51,9 @@ def _handler(port: int, spill: Path, **options: Any) -> LogServerHandler:
 
 @pytest.mark.fast
 def test_a_record_carries_the_documented_fields(
-    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
+    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = _handler(logserver.port, tmp_path / "spill")
-    logger.addHandler(handler)
+    handler = shipping
     token = trace_id.set("req-1")
     try:
         raise ValueError("bad value")
@@ -90,10 +99,9 @@ def test_a_record_carries_the_documented_fields(
 
 @pytest.mark.fast
 def test_a_record_shipped_from_its_fields_is_the_line_its_logrecord_makes(
-    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
+    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = _handler(logserver.port, tmp_path / "spill")
-    logger.addHandler(handler)
+    handler = shipping
     fields = {"stream": "access", "status": 200, "route": "/x", "client": None, "tags": ["a"]}
     token = trace_id.set("req-2")
     try:
@@ -182,10 +190,9 @@ def test_a_full_queue_drops_and_says_so(
 
 @pytest.mark.fast
 def test_a_forked_child_ships_under_its_own_sender(
-    tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
+    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = _handler(logserver.port, tmp_path / "spill")
-    logger.addHandler(handler)
+    handler = shipping
     logger.info("parent before fork")
     assert handler.wait_delivered(10)
     pid = os.fork()
