@@ -34,10 +34,8 @@ class QueryParameter(Generic[T]):
         self._adapter: TypeAdapter[T] = TypeAdapter(annotation)
 
     def read(self, request: Request) -> T:
-        """The value; a bad one raises RequestValidationError (see `read_all` for several)."""
-        value, errors = self.validate(request)
-        if errors:
-            raise RequestValidationError(errors)
+        """The value; a bad one raises RequestValidationError (`read_all` for several)."""
+        value: T = read_all(request, self)[0]
         return value
 
     def validate(self, request: Request) -> tuple[T, list[dict[str, Any]]]:

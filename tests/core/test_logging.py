@@ -94,7 +94,7 @@ def test_colour_always_colours_the_echo(tmp_path: Path) -> None:
     assert any("\x1b[32mINFO" in line for line in stderr)
 
 
-def _tree(tmp_path: Path, *handlers: logging.Handler) -> logging.Logger:
+def _tree(*handlers: logging.Handler) -> logging.Logger:
     """A logger `access` under a root of its own, outside the global logger tree."""
     root = logging.Logger("tests-root")
     access = logging.Logger("tests-root.access")
@@ -111,20 +111,20 @@ def test_records_go_the_direct_way_only_to_a_lone_log_server_handler(tmp_path: P
     shipper.addFilter(ContextFilter({"request_id": request_id}))
     echo = EchoHandler("tester")
     try:
-        access = _tree(tmp_path, shipper)
+        access = _tree(shipper)
         assert direct_handler(access) is shipper
         access.disabled = True
         assert direct_handler(access) is None  # as Logger.handle: nothing is logged
-        assert direct_handler(_tree(tmp_path, shipper, echo)) is None  # dev: the echo too
-        assert direct_handler(_tree(tmp_path, echo)) is None
-        access = _tree(tmp_path, shipper)
+        assert direct_handler(_tree(shipper, echo)) is None  # dev: the echo too
+        assert direct_handler(_tree(echo)) is None
+        access = _tree(shipper)
         access.propagate = False
         assert direct_handler(access) is None  # no handler on the way
-        access = _tree(tmp_path, shipper)
+        access = _tree(shipper)
         access.addFilter(lambda record: True)
         assert direct_handler(access) is None  # a logger's filter must see a record
         shipper.addFilter(lambda record: True)
-        assert direct_handler(_tree(tmp_path, shipper)) is None  # so must a handler's
+        assert direct_handler(_tree(shipper)) is None  # so must a handler's
     finally:
         shipper.close()
         echo.close()

@@ -33,7 +33,7 @@ def logger() -> Iterator[logging.Logger]:
 
 
 @pytest.fixture
-def shipping(
+def handler(
     tmp_path: Path, logserver: InProcessLogServer, logger: logging.Logger
 ) -> LogServerHandler:
     """A handler on `logger`, shipping to the in-process log server."""
@@ -51,9 +51,8 @@ def _handler(port: int, spill: Path, **options: Any) -> LogServerHandler:
 
 @pytest.mark.fast
 def test_a_record_carries_the_documented_fields(
-    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
+    handler: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = shipping
     token = trace_id.set("req-1")
     try:
         raise ValueError("bad value")
@@ -99,9 +98,8 @@ def test_a_record_carries_the_documented_fields(
 
 @pytest.mark.fast
 def test_a_record_shipped_from_its_fields_is_the_line_its_logrecord_makes(
-    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
+    handler: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = shipping
     fields = {"stream": "access", "status": 200, "route": "/x", "client": None, "tags": ["a"]}
     token = trace_id.set("req-2")
     try:
@@ -190,9 +188,8 @@ def test_a_full_queue_drops_and_says_so(
 
 @pytest.mark.fast
 def test_a_forked_child_ships_under_its_own_sender(
-    shipping: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
+    handler: LogServerHandler, logserver: InProcessLogServer, logger: logging.Logger
 ) -> None:
-    handler = shipping
     logger.info("parent before fork")
     assert handler.wait_delivered(10)
     pid = os.fork()
