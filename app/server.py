@@ -25,6 +25,10 @@ GRANIAN_LOGGING = {
 }
 
 
+# Below compose's stop_grace_period (30 s) for the api, so that granian exits on its own.
+WORKER_KILL_SECONDS = 10
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The keyword arguments of `uvicorn.run` for these settings (the bench's baseline app is
     served with the same)."""
@@ -62,6 +66,9 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "log_dictconfig": GRANIAN_LOGGING,
         "log_access": False,  # app.middleware writes the access log
         "respawn_failed_workers": True,  # as uvicorn's supervisor does with a worker that died
+        # A worker that has not stopped this long after SIGTERM is killed: one still starting
+        # when the signal came ignored it, and granian waited for it forever.
+        "workers_kill_timeout": WORKER_KILL_SECONDS,
     }
 
 
