@@ -25,6 +25,7 @@ from tests.support.logserver import InProcessLogServer
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess
 from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database
+from tests.support.tiers import summary_lines
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +99,12 @@ def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
 
 def pytest_report_header() -> str:
     return f"python {sys.version.split()[0]}; state under {TEST_STATE}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The run's last lines: the tiers that could not run here (tests/support/tiers.py)."""
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("tiers not run", sep="=", yellow=True, bold=True)
+        for line in lines:
+            terminalreporter.write_line(line)
