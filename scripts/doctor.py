@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.settings import DEFAULT_PORTS, ROOT, Settings, SettingsError, load_settings
-from scripts import postgres, stack
+from scripts import postgres, servers, stack
 from scripts.launch import LaunchError, tool_path
 from scripts.ports import ensure_port_free
 
 PYTHON_MINOR = (3, 11)
-REDIS_MAJOR = 7
 
 
 @dataclass(frozen=True)
@@ -30,37 +29,30 @@ def _version(argv: list[str]) -> str:
     return (result.stdout or result.stderr).strip()
 
 
-def check_binaries() -> Iterator[Finding]:
+def check_binaries(settings: Settings) -> Iterator[Finding]:
     path = tool_path()
     for name, fix in (
         ("uv", "run 'make bootstrap'"),
         ("process-compose", "run 'make bootstrap' (it builds it into .tools/bin)"),
-        ("redis-server", "apt-get install redis-server"),
-        ("redis-cli", "apt-get install redis-tools"),
     ):
         found = shutil.which(name, path=path)
         yield Finding(found is not None, f"{name}: {found or 'not found'}", fix)
-    server = shutil.which("redis-server", path=path)
-    if server:
-        major = re.search(r"v=(\d+)\.", _version([server, "--version"]))
-        ok = major is not None and int(major.group(1)) >= REDIS_MAJOR
-        yield Finding(
-            ok,
-            f"redis major version {major.group(1) if major else '?'}",
-            f"install Redis {REDIS_MAJOR} or newer",
-        )
-    try:
-        bindir = postgres.bin_dir()
-    except LaunchError as error:
-        yield Finding(False, "postgres server binaries: not found", str(error.code))
-        return
-    found = _version([str(bindir / "postgres"), "--version"])
-    major = re.search(r"(\d+)\.", found)
-    yield Finding(
-        major is not None and int(major.group(1)) == postgres.MAJOR,
-        f"postgres: {found}",
-        f"install postgresql-{postgres.MAJOR}",
+    programs: tuple[tuple[str, Callable[[], Path], int], ...] = (
+        ("postgres", lambda: postgres.bin_dir(settings) / "postgres", servers.POSTGRES_MAJOR),
+        ("redis (valkey-server)", lambda: servers.valkey_server(settings), servers.VALKEY_MAJOR),
     )
+    for what, program, expected in programs:
+        try:
+            server = program()
+            major = servers.major(server)
+        except LaunchError as error:
+            yield Finding(False, f"{what}: not found", str(error.code))
+            continue
+        yield Finding(
+            major == expected,
+            f"{what} {major}: {server}",
+            f"run 'make bootstrap' (uv.lock holds {what} {expected}), or unset DEV_SERVERS",
+        )
 
 
 def check_python() -> Iterator[Finding]:
@@ -117,7 +109,13 @@ def diagnose(report: Callable[[Finding], None]) -> bool:
         report(Finding(False, "settings", f"{error.code} — fix it in .env or the environment"))
         return False
     findings = [Finding(True, "settings load")]
-    for check in (check_python(), check_binaries(), check_state(settings), check_ports(settings)):
+    checks = (
+        check_python(),
+        check_binaries(settings),
+        check_state(settings),
+        check_ports(settings),
+    )
+    for check in checks:
         findings.extend(check)
     for finding in findings:
         report(finding)

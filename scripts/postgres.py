@@ -1,7 +1,8 @@
 """The project-local Postgres: `initdb` on first run, then `postgres` in the foreground.
 
-As root (CI, containers) Postgres refuses to run, so the launcher hands the state directory to
-the unprivileged `postgres` user and drops to it before `exec`; otherwise it runs as the caller.
+The binaries are the lock's (scripts/servers.py). As root (CI, containers) Postgres refuses to
+run, so the launcher hands the state directory to an unprivileged `postgres` user (a system user
+it creates when missing) and drops to it before `exec`; otherwise it runs as the caller.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.settings import Settings
+from scripts import servers
 from scripts.launch import LaunchError, exec_command
 from scripts.ports import ensure_port_free, ensure_socket_path
 
-MAJOR = 15
 UNPRIVILEGED_USER = "postgres"
 
 
@@ -34,21 +35,9 @@ class Layout:
         return cls(settings.state_dir / "postgres", settings.run_dir / "postgres")
 
 
-def bin_dir() -> Path:
-    """The folder of the Postgres server binaries: the pinned major first, then PATH."""
-    pinned = Path(f"/usr/lib/postgresql/{MAJOR}/bin")
-    if (pinned / "postgres").exists():
-        return pinned
-    found = shutil.which("postgres")
-    if found:
-        return Path(found).resolve().parent
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "postgres").exists():
-            return candidate
-    raise LaunchError(
-        f"postgres: server binaries not found on PATH or in {pinned}: "
-        f"install postgresql-{MAJOR} (or run 'make dev', which does) or use 'nix develop'"
-    )
+def bin_dir(settings: Settings) -> Path:
+    """The folder of the Postgres binaries (the lock's, or the PATH's with DEV_SERVERS=path)."""
+    return servers.postgres_bin_dir(settings)
 
 
 def run_as() -> pwd.struct_passwd | None:
@@ -58,10 +47,31 @@ def run_as() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError:
+        pass
+    print(f"--> useradd --system {UNPRIVILEGED_USER} (Postgres refuses to run as root)", flush=True)
+    created = subprocess.run(
+        [
+            "useradd",
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            UNPRIVILEGED_USER,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
         raise LaunchError(
-            "postgres: running as root, and Postgres refuses root: create an unprivileged "
-            f"'{UNPRIVILEGED_USER}' user (useradd --system {UNPRIVILEGED_USER}) "
-            "or run as a normal user"
+            f"postgres: running as root, Postgres refuses root, and useradd failed "
+            f"({created.stderr.strip() or created.returncode}): create an unprivileged "
+            f"'{UNPRIVILEGED_USER}' user or run as a normal user"
         ) from None
 
 
@@ -119,7 +129,9 @@ def initdb(
                 "-U",
                 settings.postgres_user,
                 f"--pwfile={password_file}",
-                "--auth-local=trust",
+                # The socket too asks for the password (and is the owner's alone, see launch):
+                # no other local user gets in as superuser.
+                "--auth-local=scram-sha-256",
                 "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
                 "--no-locale",
@@ -149,26 +161,33 @@ def _run_as(user: pwd.struct_passwd | None, argv: Sequence[str], stdin: str | No
         raise LaunchError(f"postgres: {Path(argv[0]).name} failed: {' / '.join(tail)}")
 
 
-def check_version(layout: Layout, bindir: Path) -> None:
+def check_version(layout: Layout) -> None:
+    """Refuses a cluster another major made, before anything on disk is touched."""
     version_file = layout.data_dir / "PG_VERSION"
+    if not version_file.exists():
+        return
     found = version_file.read_text().strip()
-    binaries = bindir.parent.name if bindir.parent.name.isdigit() else str(MAJOR)
-    if found != binaries:
+    if found != str(servers.POSTGRES_MAJOR):
         raise LaunchError(
-            f"postgres: {layout.data_dir} holds a Postgres {found} cluster but the binaries are "
-            f"{binaries}: remove it ('make clean-state') or install postgresql-{found}"
+            f"postgres: {layout.data_dir} was made by Postgres {found} and the stack runs "
+            f"{servers.POSTGRES_MAJOR}: it is left as it is. To keep its data, dump it with a "
+            f"Postgres {found} server running on it (pg_dumpall -h {layout.socket_dir} -p PORT "
+            f"> dump.sql), move it aside, run 'make dev', then load the dump (psql -h "
+            f"{layout.socket_dir} -p PORT -d postgres -f dump.sql); or drop it: 'make clean-state'"
         )
 
 
 def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
     """Initialises on first run, then becomes the Postgres server (foreground)."""
     layout = Layout.of(settings)
-    bindir = bin_dir()
+    check_version(layout)
+    bindir = bin_dir(settings)
+    servers.check_major("postgres", bindir / "postgres", servers.POSTGRES_MAJOR)
     user = run_as()
     ensure_port_free("postgres", settings.postgres_host, settings.port("postgres_port"))
     ensure_socket_path("postgres", layout.socket_dir / f".s.PGSQL.{settings.postgres_port}")
     layout.data_dir.parent.mkdir(parents=True, exist_ok=True)
-    layout.socket_dir.mkdir(parents=True, exist_ok=True)
+    layout.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if user is not None:
         hand_over(layout, user)
     if not (layout.data_dir / "PG_VERSION").exists():
@@ -176,7 +195,6 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
         initdb(settings, layout, bindir, user)
         if user is not None:
             hand_over(layout, user)
-    check_version(layout, bindir)
     drop_privileges(user)
     exec_command(
         [
@@ -189,6 +207,8 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
             settings.postgres_host,
             "-p",
             str(settings.postgres_port),
+            "-c",
+            "unix_socket_permissions=0700",
             "-c",
             "logging_collector=off",
             "-c",

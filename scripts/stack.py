@@ -32,7 +32,7 @@ def binary() -> str:
 def environment(settings: Settings) -> dict[str, str]:
     """The caller's environment plus every resolved port and path the YAML refers to."""
     env = dict(os.environ)
-    env["PATH"] = tool_path([postgres.bin_dir()])
+    env["PATH"] = tool_path([postgres.bin_dir(settings)])
     env["STATE_DIR"] = str(settings.state_dir)
     env["PORT_OFFSET"] = str(settings.port_offset)
     # process-compose looks for its own config there; an empty one keeps it from logging the search.

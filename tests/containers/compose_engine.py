@@ -12,8 +12,9 @@ for the official postgres and redis images.
   that has a check, as the timers do: every `interval`, and during its `start_period` (where
   failures do not count) every `start_interval` of its compose.yaml service, as Docker 25 does
   (podman keeps no start_interval).
-- The official images cannot be pulled here: `stand_ins` builds them from Debian's packages on the
-  python stand-in (tests/containers/standins/<service>), tagged with the names compose.yaml uses.
+- Where no registry answers, `stand_ins` builds the official postgres and valkey images from the
+  servers of uv.lock (the same builds the dev stack runs, copied from .venv) on the python
+  stand-in (tests/containers/standins/<recipe>), tagged with the names compose.yaml uses.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +36,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.containers.engine import ENGINE_HOME, Podman
+from core.settings import load_settings
+from scripts import servers
+from tests.containers.engine import ENGINE_HOME, Podman, pulled
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_INS = Path(__file__).resolve().parent / "standins"
@@ -43,29 +47,56 @@ DOCKER_START_INTERVAL = 5.0  # Docker's default start_interval
 PROBE_CALL_SECONDS = 90
 
 
+# compose.yaml's service: the recipe folder, and the lock's server files copied into its context.
+STAND_IN_RECIPES = {"postgres": "postgres", "redis": "valkey"}
+
+
+def _server_files(recipe: str) -> dict[str, Path]:
+    """{name in the build context: path} of the lock's server build the stand-in holds."""
+    settings = load_settings()
+    if recipe == "postgres":
+        return {"pginstall": servers.postgres_bin_dir(settings).parent}
+    return {"valkey-server": servers.valkey_server(settings)}
+
+
 def stand_ins(engine: Podman, python_image: str) -> dict[str, str]:
-    """{service: image} for postgres and redis, built when missing or when their recipe (the
-    folder's files) changed: a label holds the recipe's hash."""
+    """{service: image} for postgres and redis: the official image where a registry answers,
+    else a stand-in built when missing or when its recipe (the folder's files and the lock's
+    server version) changed: a label holds the recipe's hash."""
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
     images = {}
-    for service in ("postgres", "redis"):
-        recipe = STAND_INS / service
+    for service, recipe_name in STAND_IN_RECIPES.items():
+        recipe = STAND_INS / recipe_name
+        files = _server_files(recipe_name)
         digest = hashlib.sha256(python_image.encode())
         for path in sorted(recipe.iterdir()):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for name, path in sorted(files.items()):
+            digest.update(f"{name}={path}:{servers.major(_program(path))}".encode())
         image = qualified(services[service]["image"])
-        if engine.label(image, "fastapi-stack.stand-in") != digest.hexdigest()[:16]:
+        label = digest.hexdigest()[:16]
+        if engine.label(image, "fastapi-stack.stand-in") != label and not pulled(engine, image):
+            context = ENGINE_HOME / "stand-ins" / recipe_name
+            shutil.rmtree(context, ignore_errors=True)
+            shutil.copytree(recipe, context)
+            for name, path in files.items():
+                copy = shutil.copytree if path.is_dir() else shutil.copy2
+                copy(path, context / name)
             engine.build(
                 "--build-arg",
                 f"BASE_IMAGE={python_image}",
                 "--label",
-                f"fastapi-stack.stand-in={digest.hexdigest()[:16]}",
+                f"fastapi-stack.stand-in={label}",
                 "--tag",
                 image,
-                recipe,
+                context,
             )
         images[service] = image
     return images
+
+
+def _program(path: Path) -> Path:
+    return path / "bin" / "postgres" if path.is_dir() else path
 
 
 def start_intervals() -> dict[str, float]:

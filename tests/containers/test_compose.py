@@ -3,8 +3,9 @@
 this checkout (so a developer's own .env.production is never touched).
 
 What stands in for what is not at hand here (tests/containers/compose_engine.py says how):
-- postgres:15-bookworm and redis:7-bookworm, the official images compose.yaml names: local
-  images of Debian's postgresql-15 and redis-server 7 (tests/containers/standins), which honour
+- postgres:18-bookworm and valkey/valkey:9-bookworm, the official images compose.yaml names:
+  where no registry answers, local images of the same Postgres 18 and Valkey 9 builds uv.lock
+  gives the dev stack (tests/containers/standins), which honour
   POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, the data directories as volumes, the health
   check commands, and a non-root server in the foreground;
 - python:3.11-slim-bookworm, the Dockerfile's base: tests/containers/engine.py's stand-in;
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -31,6 +31,7 @@ import pytest
 
 from tests.containers.compose_engine import ApiService, HealthTimer, stand_ins, start_intervals
 from tests.containers.engine import ENGINE_HOME, Podman, python_stand_in
+from tests.support.checkout import fresh_copy
 from tests.support.processes import free_port, wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
@@ -46,18 +47,7 @@ HEALTHY_SECONDS = 300
 
 def copy_checkout() -> None:
     """The checkout's files as git sees them (committed or not, ignored ones left out)."""
-    shutil.rmtree(CHECKOUT, ignore_errors=True)
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file() and not name.startswith("tests/"):
-            (CHECKOUT / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, CHECKOUT / name)
+    fresh_copy(CHECKOUT, skip=("tests/",))
 
 
 def production_env_file() -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ from tests.containers.forward import Forward
 from tests.debug.sessions import attach, attach_config, follow_subprocesses, line_of, stopped_frame
 from tests.env import dockerfile
 from tests.env.tools import install_devcontainer_cli, run
+from tests.support.checkout import fresh_copy
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
 
@@ -105,22 +105,6 @@ class DevContainer:
             str(port),
         ]
         return Forward(relay, self.podman.env())
-
-
-def fresh_copy(destination: Path) -> None:
-    """The checkout's files as a clone has them (uncommitted edits included), in a repository
-    of their own, so that the CLI mounts the copy and nothing of the checkout around it."""
-    run(["rm", "-rf", destination])
-    destination.mkdir(parents=True)
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]).stdout
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():  # not deleted since the last commit
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
-    git = ["git", "-C", str(destination), "-c", "user.name=test", "-c", "user.email=test@localhost"]
-    run([*git, "init", "--quiet"])
-    run([*git, "add", "--all"])
-    run([*git, "commit", "--quiet", "--message", "a fresh copy"])
 
 
 def remote_uid() -> str:

@@ -20,6 +20,7 @@ from tests.env.tools import (
     install_devcontainer_cli,
     installed,
 )
+from tests.support.tiers import unavailable
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def scratch(request: pytest.FixtureRequest) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def nix() -> Nix:
-    nix_path = installed("nix", "nix-bin")
+    nix_path = installed("nix", "nix-bin", tier="nix")
     return Nix(Path(nix_path).parent, CACHE / "nix")
 
 
@@ -42,14 +43,16 @@ def nix() -> Nix:
 def devcontainer_cli() -> DevcontainerCli:
     cli = install_devcontainer_cli()
     if isinstance(cli, str):
-        pytest.skip(cli)
+        unavailable(
+            "devcontainer-cli", cli, "install Node.js 20+ and npm, with the npm registry reachable"
+        )
     return cli
 
 
 @pytest.fixture(scope="session")
 def buildah() -> Buildah:
     """The containers tier's (tests/env/test_image.py): fails, never skips, when it cannot run."""
-    tool = Buildah(installed("buildah", "buildah", required=True), configure())
+    tool = Buildah(installed("buildah", "buildah", tier="containers"), configure())
     info = tool("info", check=False)
     if info.returncode != 0:
         pytest.fail(f"buildah cannot run here: {info.stderr.strip()[-500:]}", pytrace=False)

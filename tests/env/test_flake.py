@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from tests.env import pins
 from tests.env.tools import NIXPKGS_STUB, ROOT, Nix
@@ -20,7 +21,7 @@ SYSTEMS = ("x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin")
 
 # What the dev CLI starts besides what the Makefile names (scripts/stack.py, postgres.py,
 # redis_server.py) and what bootstrap needs to make .venv (find_python, ensure_uv).
-DEV_CLI_TOOLS = {"process-compose", "postgres", "initdb", "redis-server"}
+DEV_CLI_TOOLS = {"process-compose", "postgres", "initdb", "pg_isready", "valkey-server"}
 BOOTSTRAP_TOOLS = {f"python{s.value}" for s in pins.statements(ROOT) if s.pin == "python"} | {"uv"}
 # Programs no shell can provide: `make build/up/down` talk to the host's Docker engine.
 HOST_TOOLS = {"docker"}
@@ -98,14 +99,12 @@ def _shell(nix: Nix, flake: Path, system: str) -> dict[str, Any]:
 @pytest.mark.parametrize("system", ["x86_64-linux", "aarch64-darwin"])
 def test_dev_shell_has_the_pinned_versions(nix: Nix, flake: Path, system: str) -> None:
     names = {package["name"] for package in _shell(nix, flake, system)["packages"]}
-    wanted = {s.pin: s.value for s in pins.statements(ROOT) if s.file == "scripts/bootstrap.sh"}
-    for pname, pin in (
-        ("python3", "python"),
-        ("postgresql", "postgres"),
-        ("redis", "redis"),
-        ("process-compose", "process-compose"),
-    ):
+    wanted = {s.pin: s.value for s in pins.statements(ROOT) if s.file == "flake.nix"}
+    for pname, pin in (("python3", "python"), ("postgresql", "postgres"), ("valkey", "valkey")):
         assert any(name.startswith(f"{pname}-{wanted[pin]}") for name in names), (pname, names)
+    # process-compose: the pin is the oldest supported (the stub's is the revision's own).
+    found = next(name for name in names if name.startswith("process-compose-"))
+    assert Version(found.rsplit("-", 1)[1]) >= Version(wanted["process-compose"]), found
 
 
 def test_dev_shell_syncs_the_venv_without_downloading_python(nix: Nix, flake: Path) -> None:
@@ -188,13 +187,14 @@ def test_a_nixpkgs_with_another_process_compose_stops_evaluation(
     packages.write_text(
         text.replace(
             'pname = "process-compose";\n    version = "1.94.0";',
-            'pname = "process-compose";\n    version = "1.95.0";',
+            'pname = "process-compose";\n    version = "1.80.0";',
         )
     )
     assert packages.read_text() != text
     result = nix.eval(flake, "devShells.x86_64-linux.default.drvPath", stub=drifted, check=False)
     assert result.returncode != 0
-    assert "nixpkgs gives process-compose 1.95.0, the project pins 1.94.0" in result.stderr
+    wanted = "nixpkgs gives process-compose 1.80.0, the project needs 1.87.0 or later"
+    assert wanted in result.stderr
 
 
 def test_a_misspelt_attribute_fails_evaluation(nix: Nix, flake: Path) -> None:

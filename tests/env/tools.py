@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tiers import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -95,18 +97,19 @@ class Apt:
         return None
 
 
-def installed(command: str, apt_package: str, *, required: bool = False) -> str:
-    """The path of `command`, installed from Debian when missing; skips when it cannot be, or
-    fails when `required` (the containers tier: a skip there would pass CI without it)."""
+def installed(command: str, apt_package: str, *, tier: str) -> str:
+    """The path of `command`, installed from Debian when missing; when it cannot be, the tier
+    `tier` cannot run here (tests/support/tiers.py: reported at the end, a failure under CI)."""
     found = shutil.which(command)
     if found is None:
         problem = Apt.install(apt_package)
         found = shutil.which(command)
         if found is None:
-            reason = f"{command} is missing and could not be installed: {problem}"
-            if required:
-                pytest.fail(reason, pytrace=False)
-            pytest.skip(reason)
+            unavailable(
+                tier,
+                f"{command} is missing and could not be installed: {problem}",
+                f"install {command} (Debian: apt-get install {apt_package}), or run as root",
+            )
     return found
 
 
@@ -132,7 +135,10 @@ class Nix:
         )
 
     def parse(self, path: Path) -> subprocess.CompletedProcess[str]:
-        return run([self.bin_dir / "nix-instantiate", "--parse", path], env=self.env())
+        return run(
+            [self.bin_dir / "nix-instantiate", "--store", self.home / "store", "--parse", path],
+            env=self.env(),
+        )
 
     def eval(
         self,
@@ -260,7 +266,7 @@ def debootstrap_base(folder: Path) -> Path:
     tarball = folder / f"{BASE_SUITE}-{BASE_PACKAGES.replace(',', '+')}.tar"
     if tarball.exists():
         return tarball
-    debootstrap = installed("debootstrap", "debootstrap", required=True)
+    debootstrap = installed("debootstrap", "debootstrap", tier="containers")
     rootfs = folder / "rootfs"
     shutil.rmtree(rootfs, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)

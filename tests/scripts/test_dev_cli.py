@@ -101,6 +101,9 @@ def test_doctor_names_a_taken_port_and_the_fix() -> None:
 
 
 def test_doctor_names_a_missing_binary_and_the_fix() -> None:
-    result = dev("doctor", **free_ports_env(), PATH="/nonexistent")
+    result = dev("doctor", **free_ports_env(), PATH="/nonexistent", DEV_SERVERS="path")
     assert result.returncode == 1
-    assert "FAIL redis-server: not found — fix: apt-get install redis-server" in result.stdout
+    assert (
+        "FAIL redis (valkey-server): not found — fix: error: redis: DEV_SERVERS=path but "
+        "valkey-server is not on the PATH"
+    ) in result.stdout

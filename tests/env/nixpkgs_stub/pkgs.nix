@@ -2,7 +2,7 @@
 # carrying the attributes flake.nix reads, plus `programs`: the executables the real package puts
 # on PATH (a stub-only attribute, read by tests/env to check that the dev shell has every tool).
 # Each names the nixpkgs file that defines it. process-compose's version is the pinned revision's;
-# the others have its major (Redis 8, Postgres 15) or minor (Python 3.11), their patch levels are
+# the others have its major (Valkey 9, Postgres 18) or minor (Python 3.11), their patch levels are
 # stand-ins.
 { lib, system }:
 let
@@ -66,26 +66,20 @@ in
     programs = [ "python" "python3" "python3.11" "pydoc3" "pydoc3.11" ];
   };
 
-  # pkgs/top-level/all-packages.nix: inherit (postgresqlVersions) postgresql_15 ...
-  postgresql_15 = stub {
+  # pkgs/top-level/all-packages.nix: inherit (postgresqlVersions) postgresql_18 ...
+  postgresql_18 = stub {
     pname = "postgresql";
-    version = "15.15";
+    version = "18.1";
     programs = [
       "postgres" "initdb" "pg_ctl" "pg_isready" "psql" "createdb" "dropdb" "pg_dump" "pg_restore"
     ];
   };
 
-  # pkgs/by-name/re/redis/package.nix: 8.x at the pinned revision; flake.nix builds 7.2.
-  redis = stub {
-    pname = "redis";
-    version = "8.2.3";
-    src = stub { name = "source"; programs = [ ]; };
-    patches = [ ];
-    env.NIX_LDFLAGS = "";
-    programs = [
-      "redis-server" "redis-cli" "redis-benchmark" "redis-check-aof" "redis-check-rdb"
-      "redis-sentinel"
-    ];
+  # pkgs/by-name/va/valkey/package.nix
+  valkey = stub {
+    pname = "valkey";
+    version = "9.0.0";
+    programs = [ "valkey-server" "valkey-cli" "valkey-benchmark" "redis-server" "redis-cli" ];
   };
 
   # pkgs/by-name/pr/process-compose/package.nix
