@@ -145,3 +145,17 @@ def test_an_unknown_component_is_named() -> None:
     result = run_dev("run", "nonsense")
     assert result.returncode != 0
     assert "nonsense" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_redis_data_from_a_newer_redis_is_refused_untouched(tmp_path: Path) -> None:
+    """Valkey 9 loads Redis 7.0-7.2's files (RDB format <= 11, checked by hand with Debian's
+    7.0.15); Redis 7.4+ writes format 12, which it cannot read: refused before it starts."""
+    state = tmp_path / "state"
+    aof = state / "redis" / "appendonlydir"
+    aof.mkdir(parents=True)
+    (aof / "appendonly.aof.1.base.rdb").write_bytes(b"REDIS0012\xfa\x09redis-ver\x057.4.1")
+    (aof / "appendonly.aof.manifest").write_text("file appendonly.aof.1.base.rdb seq 1 type b\n")
+    before = _tree(state)
+    result = run_dev("run", "redis", STATE_DIR=str(state))
+    assert_one_line_error(result, "RDB format 12", "Valkey 9", "make clean-state")
+    assert _tree(state) == before
