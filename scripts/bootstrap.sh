@@ -22,9 +22,11 @@ fail() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 find_python() {
     local candidate
     for candidate in "python$PYTHON_MINOR" python3; do
+        # The interpreter itself, not a launcher (a pyenv shim): uv recreates .venv whenever the
+        # path it is given is not the one .venv was made from, 1-2 minutes every `make dev`.
         if command -v "$candidate" >/dev/null &&
             "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$PYTHON_MINOR'.split('.'))))"; then
-            command -v "$candidate"
+            "$candidate" -c "import sys; print(sys.executable)"
             return
         fi
     done
