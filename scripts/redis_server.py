@@ -19,6 +19,8 @@ READABLE_RDB_VERSION = 11
 
 def check_data(data_dir: Path) -> None:
     """Refuses data a newer Redis wrote, before the server sees it (nothing on disk changes)."""
+    if not data_dir.exists():
+        return
     for snapshot in [*data_dir.glob("*.rdb"), *data_dir.glob("appendonlydir/*.rdb")]:
         header = snapshot.read_bytes()[:9]
         if header[:5] in (b"REDIS", b"VALKE") and header[5:].isdigit():
@@ -36,8 +38,7 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
     servers.check_major("redis", server, servers.VALKEY_MAJOR)
     data_dir = settings.state_dir / "redis"
     socket = settings.run_dir / "redis.sock"
-    if data_dir.exists():
-        check_data(data_dir)
+    check_data(data_dir)
     ensure_port_free("redis", settings.redis_host, settings.port("redis_port"))
     ensure_socket_path("redis", socket)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.settings import DEFAULT_PORTS, ROOT, Settings
-from scripts import postgres
+from scripts import postgres, redis_server
 from scripts.launch import LaunchError, exec_command, tool_path
 from scripts.ports import UNIX_SOCKET_MAX
 
@@ -82,6 +82,9 @@ def up(settings: Settings, tui: bool | None = None) -> NoReturn:
         raise LaunchError(
             "the stack is already running: 'dev status' shows it, 'make down' stops it"
         )
+    # State an older server wrote stops the stack here, in one line, rather than in a pane.
+    postgres.check_version(postgres.Layout.of(settings))
+    redis_server.check_data(settings.state_dir / "redis")
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.state_dir / "process-compose"
     (log_dir / "config" / "process-compose").mkdir(parents=True, exist_ok=True)

@@ -159,3 +159,14 @@ def test_redis_data_from_a_newer_redis_is_refused_untouched(tmp_path: Path) -> N
     result = run_dev("run", "redis", STATE_DIR=str(state))
     assert_one_line_error(result, "RDB format 12", "Valkey 9", "make clean-state")
     assert _tree(state) == before
+
+
+def test_make_dev_refuses_an_older_cluster_in_one_line(tmp_path: Path) -> None:
+    """`dev up` (what make dev runs) checks the state before starting anything."""
+    state = tmp_path / "state"
+    (state / "postgres").mkdir(parents=True)
+    (state / "postgres" / "PG_VERSION").write_text("15\n")
+    before = _tree(state)
+    result = run_dev("up", "--no-tui", STATE_DIR=str(state))
+    assert_one_line_error(result, "Postgres 15", "make clean-state")
+    assert _tree(state) == before
