@@ -18,6 +18,7 @@ import pytest
 from core.settings import ROOT
 from scripts.supervise import leftovers
 from tests.support.paths import TEST_STATE
+from tests.support.tiers import unavailable
 
 TARGETS = ("baseline", "greeting", "list", "counter")
 ENDPOINTS = TARGETS[1:]
@@ -27,6 +28,12 @@ PEERS = ("peer", "peer_quiet")
 @pytest.fixture(scope="module")
 def tiny_run() -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
     """One tiny run for the module: its output, and its folder."""
+    if shutil.which("wrk") is None and os.geteuid() != 0:
+        unavailable(
+            "bench",
+            "wrk is missing, and only root can install it (the bench does, with apt-get)",
+            "install wrk (Debian: apt-get install wrk), or run as root",
+        )
     state_dir = TEST_STATE / f"bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "STATE_DIR": str(state_dir)}
     result = subprocess.run(

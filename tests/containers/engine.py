@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.env.tools import CACHE, Apt, debootstrap_base, run
+from tests.support.tiers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_HOME = ROOT / ".state" / "containers"
@@ -173,18 +174,19 @@ def pulled(engine: Podman, image: str) -> bool:
 def find_podman() -> Podman:
     """The engine, installed from Debian when missing; configured for this checkout.
 
-    Fails (never skips) saying why when it cannot run: the container tier must not pass by
-    running nothing."""
+    When it cannot run here the `containers` tier is not run (tests/support/tiers.py): reported
+    at the end of the run, and a failure under CI, so that CI never passes without it."""
+    how = "run as root (the tests install podman with apt-get), as CI does"
     missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
     if missing:
         problem = Apt.install(*APT_PACKAGES)
         if problem is not None:
-            pytest.fail(
-                f"the container tests need {' and '.join(missing)}: {problem}", pytrace=False
-            )
+            unavailable("containers", f"{' and '.join(missing)} missing: {problem}", how)
     program = shutil.which("podman")
     if program is None:
-        pytest.fail("podman is still missing after installing it", pytrace=False)
+        unavailable("containers", "podman is still missing after installing it", how)
+    if os.geteuid() != 0:
+        unavailable("containers", "the tier runs rootful podman (runc, netavark)", how)
     engine = Podman(program, configure())
     info = engine("info", check=False)
     if info.returncode != 0:
