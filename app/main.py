@@ -13,6 +13,7 @@ from app.api.routes import health
 from app.body_limit import BodyLimitMiddleware
 from app.errors import install_error_handlers
 from app.middleware import AccessLogMiddleware
+from app.openapi import publish_integer_bounds
 from app.resources import open_resources
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
         telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
     )
+    publish_integer_bounds(app)
     app.state.settings = settings
     configure_logging("api", app.state.settings)
     # Added first, so it runs inside the access log: a refused body is logged like any request.

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.validators import JSON_INTEGER
 
-UserId = Annotated[int, Field(ge=1, le=2**63 - 1), JSON_INTEGER]
+# lt=2**63, not le=2**63 - 1: a float holds 2**63 exactly, and the OpenAPI bounds pass through
+# floats (app/openapi.py).
+UserId = Annotated[int, Field(ge=1, lt=2**63), JSON_INTEGER]
 
 
 class NoArguments(BaseModel):

@@ -87,4 +87,12 @@ def is_json(content_type: str) -> bool:
     )
 
 
+async def refuse_body(request: Request) -> None:
+    """An operation that takes no body: a body other than `{}` (an empty set of arguments, which
+    clients of the generic task operation sent) is a 422, not silently dropped."""
+    if await request.body() not in (b"", b"{}"):
+        raise ApiError(422, "this operation takes no request body (send none, or {})")
+
+
 JsonBody = Depends(require_json)
+NoBody = Depends(refuse_body)

@@ -1,32 +1,17 @@
-"""API shapes of background tasks, generated from the task contract (core.tasks): the names the
-api queues, the arguments they take, a queued task's id, and a task's state."""
+"""API shapes of background tasks: a queued task's id, and a task's state. The arguments each
+task takes are its contract's model (core.tasks), the body of its own operation."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from functools import reduce
-from operator import or_
 from typing import TYPE_CHECKING, Any, Literal
 
 from celery import states
 from pydantic import BaseModel, Field
 
-from core.tasks import QUEUEABLE
-
 if TYPE_CHECKING:
-    TaskName = str
-    TaskArguments = BaseModel
     TaskState = str
 else:
-    # An enum in the OpenAPI: clients and fuzzers know every name the api queues.
-    TaskName = StrEnum("TaskName", {name: name for name in QUEUEABLE})
-    # Any task's arguments; which ones a name takes is checked against its contract.
-    TaskArguments = reduce(or_, dict.fromkeys(task.arguments for task in QUEUEABLE.values()))
     TaskState = Literal[tuple(sorted(states.ALL_STATES))]
-
-ARGUMENTS_BY_TASK = ", ".join(
-    f"`{name}`: {task.arguments.__name__}" for name, task in QUEUEABLE.items()
-)
 
 
 class TaskQueued(BaseModel):

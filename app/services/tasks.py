@@ -9,7 +9,7 @@ from typing import Any
 from anyio import to_thread
 from celery import Celery, states
 from kombu.exceptions import OperationalError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from app.errors import ApiError
 from core.tasks import QUEUEABLE
@@ -17,23 +17,10 @@ from core.tasks import QUEUEABLE
 ERROR_STATES = frozenset({states.FAILURE, states.RETRY})
 
 
-def validate(*, name: str, arguments: BaseModel | None) -> BaseModel:
-    """The arguments of task `name` (a key of QUEUEABLE), checked against its own model: the
-    body is any task's arguments, and another task's are a 422."""
-    given = arguments.model_dump() if arguments is not None else {}
-    try:
-        return QUEUEABLE[name].arguments.model_validate(given)
-    except ValidationError as error:
-        details = [
-            {"loc": ["body", *problem["loc"]], "msg": problem["msg"], "type": problem["type"]}
-            for problem in error.errors()
-        ]
-        raise ApiError(422, f"arguments of task {name!r} are not valid", details) from None
-
-
 async def enqueue(*, celery: Celery, name: str, arguments: BaseModel) -> str:
-    """Queues task `name` (after `validate`) and returns its id. Call it after the commit of
-    whatever the task reads, so that the worker finds it."""
+    """Queues task `name` (a key of QUEUEABLE) with its `arguments` (of its contract's model) and
+    returns its id. Call it after the commit of whatever the task reads, so that the worker finds
+    it."""
     send = partial(celery.send_task, QUEUEABLE[name].celery_name, kwargs=arguments.model_dump())
     try:
         result = await to_thread.run_sync(send)

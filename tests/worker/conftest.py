@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.settings import Settings
+from tests.support import served
 from tests.support.processes import ServiceProcess
 from tests.support.services import admin_sql, settings_env
 from tests.support.worker import running_worker
@@ -50,6 +51,13 @@ def worker(
     """The worker (prefork pool, no reload: ENVIRONMENT=test), running for the session."""
     with running_worker("worker", worker_env, worker_settings, celery_client) as process:
         yield process
+
+
+@pytest.fixture(scope="module")
+def served_api(worker_settings: Settings) -> Iterator[str]:
+    """The base URL of the api served over HTTP on the worker's database."""
+    with served.served_api(worker_settings) as url:
+        yield url
 
 
 @pytest.fixture

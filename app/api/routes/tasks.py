@@ -1,62 +1,72 @@
-"""Background tasks: queue one by name, then read its state and result."""
+"""Background tasks: an operation per task the api may queue, generated from the task contract
+(core.tasks): `POST /tasks/<name>`, operation id `queue_<name>`, whose body is the task's own
+arguments model (none when it takes none); and the read of a task's state."""
 
-from __future__ import annotations
+# Not `from __future__ import annotations`: a queue handler's body is annotated with its task's
+# model, a local variable, so the annotation must be evaluated where it is written.
 
-import re
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, status
-from starlette.convertors import Convertor, register_url_convertor
+from fastapi import APIRouter, status
+from pydantic import BaseModel
 
-from app.api.deps import CeleryDep, JsonBody
+from app.api.deps import CeleryDep, JsonBody, NoBody
 from app.errors import error_responses
-from app.schemas.task import ARGUMENTS_BY_TASK, TaskArguments, TaskName, TaskQueued, TaskStatus
+from app.schemas.task import TaskQueued, TaskStatus
 from app.services import tasks
-from core.tasks import QUEUEABLE
+from core.tasks import QUEUEABLE, TaskContract
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-
-
-class TaskNameConvertor(Convertor[str]):
-    """A path segment that is a task's name: /tasks/{name} and /tasks/{task_id} then never
-    match the same path, so a GET to a name, or a POST to an id, is a 405 naming the method
-    that path takes, and an unknown name a 404."""
-
-    regex = "|".join(re.escape(name) for name in sorted(QUEUEABLE, key=len, reverse=True))
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("task_name", TaskNameConvertor())
 
 # The queued task's id feeds the read of its state.
 STATUS_LINK = {
     "read_task": {"operationId": "read_task", "parameters": {"task_id": "$response.body#/id"}}
 }
 
+QueueHandler = Callable[..., Awaitable[dict[str, str]]]
 
-@router.post(
-    "/{name:task_name}",
-    response_model=TaskQueued,
-    status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[JsonBody],
-    responses={202: {"links": STATUS_LINK}, **error_responses(404, 413, 415, 422, 503)},
-)
-async def queue_task(
-    name: Annotated[TaskName, Path(description="The task to queue.")],
-    celery: CeleryDep,
-    arguments: Annotated[
-        TaskArguments | None,
-        Body(description=f"The task's arguments (none: `{{}}` or no body). {ARGUMENTS_BY_TASK}."),
-    ] = None,
-) -> dict[str, str]:
-    checked = tasks.validate(name=str(name), arguments=arguments)
-    return {"id": await tasks.enqueue(celery=celery, name=str(name), arguments=checked)}
+
+def queue_handler(name: str, arguments: type[BaseModel]) -> QueueHandler:
+    """The handler that queues task `name`: its body is the task's arguments, if it takes any."""
+    if not arguments.model_fields:
+
+        async def queue(celery: CeleryDep) -> dict[str, str]:
+            return {"id": await tasks.enqueue(celery=celery, name=name, arguments=arguments())}
+
+        return queue
+
+    async def queue_with(body: arguments, celery: CeleryDep) -> dict[str, str]:  # type: ignore[valid-type]
+        return {"id": await tasks.enqueue(celery=celery, name=name, arguments=body)}
+
+    return queue_with
+
+
+def add_queue_operation(name: str, task: TaskContract) -> None:
+    """`POST /tasks/<name>`, operation `queue_<name>`, for a task of the contract."""
+    takes_body = bool(task.arguments.model_fields)
+    router.add_api_route(
+        f"/{name}",
+        queue_handler(name, task.arguments),
+        methods=["POST"],
+        name=f"queue_{name}",
+        summary=f"Queue {name}",
+        description=f"Queues task `{name}` with its arguments ({task.arguments.__name__})."
+        if takes_body
+        else f"Queues task `{name}`, which takes no arguments: no body (or `{{}}`).",
+        response_model=TaskQueued,
+        status_code=status.HTTP_202_ACCEPTED,
+        dependencies=[JsonBody if takes_body else NoBody],
+        responses={
+            202: {"links": STATUS_LINK},
+            **error_responses(*((413, 415, 422, 503) if takes_body else (422, 503))),
+        },
+    )
+
+
+for task_name, contract in QUEUEABLE.items():
+    add_queue_operation(task_name, contract)
 
 
 @router.get("/{task_id:uuid}", response_model=TaskStatus, responses=error_responses(404, 422, 503))
