@@ -75,7 +75,8 @@ def stand_ins(engine: Podman, python_image: str) -> dict[str, str]:
         for path in sorted(recipe.iterdir()):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         for name, path in sorted(files.items()):
-            digest.update(f"{name}={path}:{servers.major(_program(path))}".encode())
+            digest.update(f"{name}={path}".encode())
+        digest.update(str(servers.major(_program(files))).encode())
         image = qualified(services[service]["image"])
         label = digest.hexdigest()[:16]
         if engine.label(image, "fastapi-stack.stand-in") != label and not pulled(engine, image):
@@ -98,8 +99,11 @@ def stand_ins(engine: Podman, python_image: str) -> dict[str, str]:
     return images
 
 
-def _program(path: Path) -> Path:
-    return path / "bin" / "postgres" if path.is_dir() else path
+def _program(files: dict[str, Path]) -> Path:
+    """The server program among a stand-in's files (its version goes into the recipe's hash)."""
+    return (
+        files["pginstall"] / "bin" / "postgres" if "pginstall" in files else files["valkey-server"]
+    )
 
 
 def start_intervals() -> dict[str, float]:
