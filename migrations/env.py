@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.schema_head import lock_migrations
 from app.models import Base
 from core.settings import get_settings
 
@@ -29,6 +30,8 @@ def run_migrations_offline() -> None:
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        # Concurrent runs queue here; the next one then reads the versions the first committed.
+        lock_migrations(connection)
         context.run_migrations()
 
 

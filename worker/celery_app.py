@@ -15,7 +15,7 @@ from celery import Celery, signals
 from core.celery_client import create_client, settings_of
 from core.logging import announce, configure_logging
 from core.settings import Settings, get_settings
-from worker import readiness, request_ids
+from worker import heartbeat, readiness, request_ids
 from worker.schedule import DEFAULT_SCHEDULE, schedule_file
 
 TASK_MODULES = ["worker.tasks"]
@@ -101,12 +101,16 @@ def _leave_logging_alone(**_: Any) -> None:
 
 
 def _worker_starting(instance: Any, **_: Any) -> None:
-    configure_logging("worker", settings_of(instance.app))
+    settings = settings_of(instance.app)
+    configure_logging("worker", settings)
+    heartbeat.start(settings, "worker")
 
 
 def _beat_starting(sender: Any, **_: Any) -> None:
     # Sent once beat has opened its schedule: only "beat: Starting..." is logged before.
-    configure_logging("beat", settings_of(sender.app))
+    settings = settings_of(sender.app)
+    configure_logging("beat", settings)
+    heartbeat.start(settings, "beat")
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:

@@ -12,6 +12,7 @@ from celery import Celery
 from core.settings import ROOT, Settings
 from tests.support.processes import ServiceProcess
 from tests.worker.short_schedule import SCHEDULE
+from worker.heartbeat import heartbeat_file
 from worker.schedule import schedule_file
 from worker.users import STATS_KEY
 
@@ -60,6 +61,7 @@ def test_beat_triggers_each_periodic_task_twice_and_keeps_its_schedule_in_the_st
         path.name for path in schedule.parent.iterdir() if path.name.startswith(schedule.name)
     ], "beat wrote no schedule file"
     assert not list(ROOT.glob("celerybeat-schedule*")), "beat wrote its schedule into the checkout"
+    assert heartbeat_file(worker_settings, "beat").exists(), "beat wrote no heartbeat (liveness)"
     records = [orjson.loads(line) for line in beat.output().splitlines() if line.startswith("{")]
     assert {record["component"] for record in records} == {"beat"}
     with redis.Redis.from_url(worker_settings.redis_url) as client:
