@@ -58,11 +58,13 @@ def migrated_columns(settings: Settings) -> list[Column]:
                        c.data_type, c.character_maximum_length as max_length,
                        (c.column_default is not null or c.is_identity = 'YES'
                         or c.is_generated = 'ALWAYS') as server_set,
-                       exists (select 1 from information_schema.constraint_column_usage u
-                                 join information_schema.check_constraints k
-                                   using (constraint_schema, constraint_name)
-                                where u.table_name = c.table_name
-                                  and u.column_name = c.column_name) as checked
+                       exists (select 1 from pg_constraint k
+                                 join pg_class t on t.oid = k.conrelid
+                                 join pg_attribute a
+                                   on a.attrelid = t.oid and a.attnum = any (k.conkey)
+                                -- CHECKs only: from Postgres 18 on, NOT NULL is a constraint too
+                                where k.contype = 'c' and t.relname = c.table_name
+                                  and a.attname = c.column_name) as checked
                   from information_schema.columns c
                  where c.table_schema = 'public' and c.table_name <> 'alembic_version'
                  order by c.table_name, c.ordinal_position
