@@ -22,21 +22,18 @@ import multiprocessing
 import os
 import select
 import signal
-import sys
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from socket import socket
-from types import ModuleType
 
 from uvicorn import Config, Server
 from uvicorn.supervisors.basereload import HANDLED_SIGNALS, logger
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
-from core.settings import ROOT
+from core import preload
 
 _fork = multiprocessing.get_context("fork")
-_VENV = ROOT / ".venv"
 
 
 def run(config: Config, libraries: Path) -> None:
@@ -63,9 +60,9 @@ class ForkingReload(WatchFilesReload):
         for sig in HANDLED_SIGNALS:
             signal.signal(sig, self.signal_handler)
         # The last run's list: loaded here, the first server need not import them itself.
-        known = _read_names(self.libraries)
+        known = preload.read_names(self.libraries)
         if known:
-            preload(known)
+            preload.preload(known)
             logger.info("Reloader loaded %d library modules of the last run", len(known))
         self.process = self._start()  # type: ignore[assignment]  # forked, not spawned
 
@@ -89,12 +86,9 @@ class ForkingReload(WatchFilesReload):
         self._report = None
         names = text.split()
         if names:
-            preload(names)
+            preload.preload(names)
             self._preloaded = True
-            self.libraries.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.libraries.with_name(f"{self.libraries.name}.{os.getpid()}")
-            partial.write_text(text)
-            partial.replace(self.libraries)
+            preload.write_names(self.libraries, names)
             logger.info(
                 "Reloader holds %d library modules: servers now import only the project's",
                 len(names),
@@ -128,38 +122,9 @@ def _serve(
         os.close(parents_end)
         importlib.import_module(str(config.app).partition(":")[0])
         with os.fdopen(report, "w") as out:
-            out.write(
-                "\n".join(name for name, module in list(sys.modules.items()) if _is_library(module))
-            )
+            out.write("\n".join(preload.library_names()))
     try:
         config.configure_logging()
         target(sockets=sockets)
     finally:
         logging.shutdown()  # a forked process ends in os._exit: atexit would not flush the logs
-
-
-def preload(names: list[str]) -> None:
-    """Imports the library modules `names` (in that order) into this process; a module that does
-    not import on its own is left out."""
-    for name in names:
-        if name not in sys.modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # a module we only meant to warm up
-                continue
-
-
-def _is_library(module: ModuleType | None) -> bool:
-    """Whether a module comes from outside the project's own code (the stdlib, the venv)."""
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    where = Path(path)
-    return not where.is_relative_to(ROOT) or where.is_relative_to(_VENV)
-
-
-def _read_names(path: Path) -> list[str]:
-    try:
-        return path.read_text().split()
-    except OSError:
-        return []
