@@ -16,6 +16,7 @@ debugpy is known to follow.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -45,6 +46,22 @@ def run(config: Config, libraries: Path) -> None:
     ForkingReload(config, Server(config).run, sockets, libraries).run()
 
 
+class _Server(Server):
+    """uvicorn's server, which says on `ready` (a pipe's write end) when it serves."""
+
+    def __init__(self, config: Config, ready: int | None) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.ready is not None and self.started:
+            os.write(self.ready, b"1")
+        if self.ready is not None:
+            os.close(self.ready)
+            self.ready = None
+
+
 class ForkingReload(WatchFilesReload):
     def __init__(
         self, config: Config, target: Callable[..., None], sockets: list[socket], libraries: Path
@@ -63,6 +80,7 @@ class ForkingReload(WatchFilesReload):
         known = preload.read_names(self.libraries)
         if known:
             preload.preload(known)
+            gc.freeze()  # out of the collector's sight in every server forked from here
             logger.info("Reloader loaded %d library modules of the last run", len(known))
         self.process = self._start()  # type: ignore[assignment]  # forked, not spawned
 
@@ -71,10 +89,18 @@ class ForkingReload(WatchFilesReload):
         return super().should_restart()
 
     def restart(self) -> None:
-        self.process.terminate()
-        self.process.join()
+        """Forks the next server while the last one still serves, and stops the last one once
+        the next serves (or has died: a syntax error's traceback is in the pane then): the
+        edit's code serves as soon as it can, the old server's shutdown is off the path."""
         self._take_report(wait=True)
-        self.process = self._start()  # type: ignore[assignment]
+        previous = self.process
+        ready, servers_end = os.pipe()
+        self.process = self._start(servers_end)  # type: ignore[assignment]
+        os.close(servers_end)
+        with os.fdopen(ready, "rb") as stream:
+            stream.read(1)  # a byte once it serves; EOF if it died first
+        previous.terminate()
+        previous.join()
 
     def _take_report(self, wait: bool) -> None:
         """Preloads the libraries a server reported, once it has (`wait`: or has ended), and
@@ -87,6 +113,7 @@ class ForkingReload(WatchFilesReload):
         names = text.split()
         if names:
             preload.preload(names)
+            gc.freeze()
             self._preloaded = True
             preload.write_names(self.libraries, names)
             logger.info(
@@ -94,12 +121,12 @@ class ForkingReload(WatchFilesReload):
                 len(names),
             )
 
-    def _start(self) -> BaseProcess:
+    def _start(self, ready: int | None = None) -> BaseProcess:
         report = None
         if not self._preloaded:
             self._report, report = os.pipe()
         process = _fork.Process(
-            target=_serve, args=(self.config, self.target, self.sockets, report, self._report)
+            target=_serve, args=(self.config, self.sockets, report, self._report, ready)
         )
         process.start()
         if report is not None:
@@ -109,13 +136,13 @@ class ForkingReload(WatchFilesReload):
 
 def _serve(
     config: Config,
-    target: Callable[..., None],
     sockets: list[socket],
     report: int | None,
     parents_end: int | None,
+    ready: int | None,
 ) -> None:
     """In a forked server: report the libraries the app imports (until the reloader holds
-    them), then serve."""
+    them), then serve, saying on `ready` when it does."""
     for sig in HANDLED_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)  # not the reloader's handlers: the Server sets its own
     if report is not None and parents_end is not None:
@@ -125,6 +152,6 @@ def _serve(
             out.write("\n".join(preload.library_names()))
     try:
         config.configure_logging()
-        target(sockets=sockets)
+        _Server(config, ready).run(sockets=sockets)
     finally:
         logging.shutdown()  # a forked process ends in os._exit: atexit would not flush the logs

@@ -69,8 +69,10 @@ def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) ->
 def run_celery(
     settings: Settings, component: str, argv: Sequence[str], debug: Debug | None
 ) -> None:
-    if debug is not None or settings.environment != "dev":
+    if settings.environment != "dev":
         run_python("worker", argv, debug)
+    elif debug is not None:
+        run_python("worker.reloader", argv, debug)  # debugpy follows its forks
     else:
         from worker import reloader  # here: watchfiles would slow every other `dev run`
 

@@ -223,3 +223,17 @@ def _child(argv: list[str], libraries: Path, parent: int) -> int:
 def run(settings: Settings, argv: Sequence[str], watched: Sequence[Path]) -> None:
     """Supervises `celery <argv>` until SIGTERM/SIGINT; exits 0 then."""
     raise SystemExit(Reloader(settings, argv, watched).serve())
+
+
+def main() -> None:
+    """`python -m worker.reloader <worker|beat> [args]`, as `dev run` starts it under debugpy
+    (which follows each fork: breakpoints hit in every worker the reloader starts)."""
+    from core.components import by_name
+    from core.settings import ROOT, get_settings
+
+    argv = sys.argv[1:]
+    run(get_settings(), argv, [ROOT / folder for folder in by_name(argv[0]).watched])
+
+
+if __name__ == "__main__":
+    main()
