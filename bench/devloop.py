@@ -147,7 +147,9 @@ def running_stack(
             seen = times.setdefault(entry["name"], {})
             if entry.get("status") not in ("Pending", "Disabled", None):
                 seen.setdefault("started", now)
-            if stack.ready(entry):
+            # A one-shot (no probe) is done once it has exited 0, not while it runs.
+            one_shot = not entry.get("has_ready_probe", True)
+            if stack.ready(entry) and (entry.get("status") == "Completed" or not one_shot):
                 seen.setdefault("ready", now)
         return bool(entries) and all(stack.ready(entry) for entry in entries)
 

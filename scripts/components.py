@@ -58,7 +58,7 @@ def run_api(settings: Settings, args: Sequence[str], debug: Debug | None) -> Non
 
 
 def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    db.alembic("upgrade", "head", *args)
+    db.upgrade_to_head(settings, list(args))
 
 
 # Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
