@@ -16,27 +16,25 @@ debugpy is known to follow.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import multiprocessing
 import os
 import select
 import signal
-import sys
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from socket import socket
-from types import ModuleType
 
 from uvicorn import Config, Server
 from uvicorn.supervisors.basereload import HANDLED_SIGNALS, logger
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
-from core.settings import ROOT
+from core import preload
 
 _fork = multiprocessing.get_context("fork")
-_VENV = ROOT / ".venv"
 
 
 def run(config: Config, libraries: Path) -> None:
@@ -46,6 +44,22 @@ def run(config: Config, libraries: Path) -> None:
     them before its first server instead of after it."""
     sockets = [config.bind_socket()]
     ForkingReload(config, Server(config).run, sockets, libraries).run()
+
+
+class _Server(Server):
+    """uvicorn's server, which says on `ready` (a pipe's write end) when it serves."""
+
+    def __init__(self, config: Config, ready: int | None) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.ready is not None and self.started:
+            os.write(self.ready, b"1")
+        if self.ready is not None:
+            os.close(self.ready)
+            self.ready = None
 
 
 class ForkingReload(WatchFilesReload):
@@ -63,9 +77,10 @@ class ForkingReload(WatchFilesReload):
         for sig in HANDLED_SIGNALS:
             signal.signal(sig, self.signal_handler)
         # The last run's list: loaded here, the first server need not import them itself.
-        known = _read_names(self.libraries)
+        known = preload.read_names(self.libraries)
         if known:
-            preload(known)
+            preload.preload(known)
+            gc.freeze()  # out of the collector's sight in every server forked from here
             logger.info("Reloader loaded %d library modules of the last run", len(known))
         self.process = self._start()  # type: ignore[assignment]  # forked, not spawned
 
@@ -74,10 +89,18 @@ class ForkingReload(WatchFilesReload):
         return super().should_restart()
 
     def restart(self) -> None:
-        self.process.terminate()
-        self.process.join()
+        """Forks the next server while the last one still serves, and stops the last one once
+        the next serves (or has died: a syntax error's traceback is in the pane then): the
+        edit's code serves as soon as it can, the old server's shutdown is off the path."""
         self._take_report(wait=True)
-        self.process = self._start()  # type: ignore[assignment]
+        previous = self.process
+        ready, servers_end = os.pipe()
+        self.process = self._start(servers_end)  # type: ignore[assignment]
+        os.close(servers_end)
+        with os.fdopen(ready, "rb") as stream:
+            stream.read(1)  # a byte once it serves; EOF if it died first
+        previous.terminate()
+        previous.join()
 
     def _take_report(self, wait: bool) -> None:
         """Preloads the libraries a server reported, once it has (`wait`: or has ended), and
@@ -89,23 +112,21 @@ class ForkingReload(WatchFilesReload):
         self._report = None
         names = text.split()
         if names:
-            preload(names)
+            preload.preload(names)
+            gc.freeze()
             self._preloaded = True
-            self.libraries.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.libraries.with_name(f"{self.libraries.name}.{os.getpid()}")
-            partial.write_text(text)
-            partial.replace(self.libraries)
+            preload.write_names(self.libraries, names)
             logger.info(
                 "Reloader holds %d library modules: servers now import only the project's",
                 len(names),
             )
 
-    def _start(self) -> BaseProcess:
+    def _start(self, ready: int | None = None) -> BaseProcess:
         report = None
         if not self._preloaded:
             self._report, report = os.pipe()
         process = _fork.Process(
-            target=_serve, args=(self.config, self.target, self.sockets, report, self._report)
+            target=_serve, args=(self.config, self.sockets, report, self._report, ready)
         )
         process.start()
         if report is not None:
@@ -115,51 +136,22 @@ class ForkingReload(WatchFilesReload):
 
 def _serve(
     config: Config,
-    target: Callable[..., None],
     sockets: list[socket],
     report: int | None,
     parents_end: int | None,
+    ready: int | None,
 ) -> None:
     """In a forked server: report the libraries the app imports (until the reloader holds
-    them), then serve."""
+    them), then serve, saying on `ready` when it does."""
     for sig in HANDLED_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)  # not the reloader's handlers: the Server sets its own
     if report is not None and parents_end is not None:
         os.close(parents_end)
         importlib.import_module(str(config.app).partition(":")[0])
         with os.fdopen(report, "w") as out:
-            out.write(
-                "\n".join(name for name, module in list(sys.modules.items()) if _is_library(module))
-            )
+            out.write("\n".join(preload.library_names()))
     try:
         config.configure_logging()
-        target(sockets=sockets)
+        _Server(config, ready).run(sockets=sockets)
     finally:
         logging.shutdown()  # a forked process ends in os._exit: atexit would not flush the logs
-
-
-def preload(names: list[str]) -> None:
-    """Imports the library modules `names` (in that order) into this process; a module that does
-    not import on its own is left out."""
-    for name in names:
-        if name not in sys.modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # a module we only meant to warm up
-                continue
-
-
-def _is_library(module: ModuleType | None) -> bool:
-    """Whether a module comes from outside the project's own code (the stdlib, the venv)."""
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    where = Path(path)
-    return not where.is_relative_to(ROOT) or where.is_relative_to(_VENV)
-
-
-def _read_names(path: Path) -> list[str]:
-    try:
-        return path.read_text().split()
-    except OSError:
-        return []

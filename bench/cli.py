@@ -33,6 +33,13 @@ def bench(
             "--dev-loop", help="Instead: cold start, reload, worker restart, log server figures."
         ),
     ] = False,
+    existing_state: Annotated[
+        bool,
+        typer.Option(
+            "--existing-state",
+            help="With --dev-loop: keep the last run's state and skip the fresh cold start.",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the API under wrk (production server settings) against a raw ASGI baseline and
     the same endpoints in plain FastAPI (the peer)."""
@@ -41,7 +48,7 @@ def bench(
     if dev_loop:
         from bench import devloop
 
-        devloop.run(settings)
+        devloop.run(settings, fresh=not existing_state)
         return
     from bench import endpoints
 

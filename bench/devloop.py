@@ -5,17 +5,24 @@
 - echo cost: what the dev echo costs a greeting (bench/echo_cost.py);
 - api reload: the time from writing a file under `app/` to a new server process answering
   (median of several edits);
-- worker restart: the same for a file under `worker/`;
-- log server: records/s it stores from 1 and from 8 senders.
+- worker restart: the same for a file under `worker/`, to the worker ready again;
+- beat restart: the same edit, to beat ready again;
+- log server: records/s it stores from 1 and from 8 senders;
+- test-fast: the seconds `make test-fast` takes (the whole target, warm).
+
+Each cold start also gives, per process, the seconds from `dev up` to its start and to its
+readiness; the machine's load average is kept before and after the run.
 
 The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop/`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,33 +55,50 @@ EDITS = 5
 READY_TIMEOUT = 180
 RESTART_TIMEOUT = 60
 SETTLE_SECONDS = 1.0  # between edits, so that one reload is over before the next edit
-API_EDIT = ROOT / "app" / "_bench_reload.py"
-WORKER_EDIT = ROOT / "worker" / "_bench_reload.py"
+API_EDIT = ROOT / "app" / "_edit_probe_bench.py"
+WORKER_EDIT = ROOT / "worker" / "_edit_probe_bench.py"
 
 
-def run(settings: Settings) -> dict[str, Any]:
+def run(settings: Settings, fresh: bool = True) -> dict[str, Any]:
+    """The figures; without `fresh`, on the state the last run left (no fresh cold start)."""
     folder = settings.state_dir / "bench" / "dev-loop"
     state_dir, log_dir = folder / "state", folder / "logs"
-    shutil.rmtree(state_dir, ignore_errors=True)
+    if fresh:
+        shutil.rmtree(state_dir, ignore_errors=True)
     isolated = isolated_run(state_dir, environment="dev", api_reload="true", log_echo="true")
     stack_settings, env = isolated.settings, isolated.env
     figures: dict[str, Any] = {}
+    load_before = load_average()
+    per_process: dict[str, dict[str, dict[str, float]]] = {}
     try:
         with stopped_by_sigterm():
-            with running_stack(stack_settings, env, log_dir, "fresh") as seconds:
-                figures["cold_start_fresh_s"] = round(seconds, 2)
-            with running_stack(stack_settings, env, log_dir, "existing") as seconds:
+            if fresh:
+                with running_stack(stack_settings, env, log_dir, "fresh") as (seconds, times):
+                    figures["cold_start_fresh_s"] = round(seconds, 2)
+                    per_process["fresh"] = times
+            with running_stack(stack_settings, env, log_dir, "existing") as (seconds, times):
                 figures["cold_start_existing_state_s"] = round(seconds, 2)
+                per_process["existing"] = times
                 figures["echo_cost_greeting"] = echo_cost.measure(
                     stack_settings, env, folder, log_dir
                 )
                 figures["api_reload_s"] = api_reload(stack_settings)
+                for process in ("worker", "beat"):
+                    name = f"{process}_restart_s"
+                    try:
+                        figures[name] = celery_restart(stack_settings, process)
+                    except BenchError as error:  # keep the other figures
+                        figures[name] = f"failed: {error}"
+                        print(f"--> {process} restart {figures[name]}", flush=True)
+            for name, measure in (
+                ("logserver_records_per_s", lambda: logserver_rate(env, folder, log_dir)),
+                ("test_fast_s", test_fast),
+            ):
                 try:
-                    figures["worker_restart_s"] = worker_restart(stack_settings)
-                except BenchError as error:  # keep the other figures
-                    figures["worker_restart_s"] = f"failed: {error}"
-                    print(f"--> worker restart {figures['worker_restart_s']}", flush=True)
-            figures["logserver_records_per_s"] = logserver_rate(env, folder, log_dir)
+                    figures[name] = measure()
+                except (BenchError, threading.BrokenBarrierError) as error:  # keep the others
+                    figures[name] = f"failed: {type(error).__name__} {error}"
+                    print(f"--> {name} {figures[name]}", flush=True)
             figures["test_suite"] = last_suite_run()
     finally:
         left, bound = leftovers(state_dir, ports_of(stack_settings))
@@ -83,8 +107,10 @@ def run(settings: Settings) -> dict[str, Any]:
         raise BenchError(f"left behind after the run: processes {left} (killed), ports of {bound}")
     document = {
         **figures,
+        "cold_start_per_process": per_process,
         "meta": {
             "machine": machine(),
+            "load_average": {"before": load_before, "after": load_average()},
             "edits": EDITS,
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         },
@@ -92,24 +118,48 @@ def run(settings: Settings) -> dict[str, Any]:
     write_json(folder.parent / "dev-loop.json", document)
     print()
     print(table(figures))
+    print()
+    print(process_table(per_process))
+    print(f"\nload average (1, 5, 15 min): before {load_before}, after {load_average()}")
     print(f"\n--> wrote {folder.parent / 'dev-loop.json'}")
     return document
+
+
+def load_average() -> list[float]:
+    return [round(load, 2) for load in os.getloadavg()]
 
 
 @contextmanager
 def running_stack(
     settings: Settings, env: dict[str, str], log_dir: Path, run: str
-) -> Iterator[float]:
-    """`dev up --no-tui` until every process is ready; yields the seconds that took."""
+) -> Iterator[tuple[float, dict[str, dict[str, float]]]]:
+    """`dev up --no-tui` until every process is ready; yields the seconds that took, and per
+    process the seconds to its start (`started`) and to its readiness (`ready`)."""
     print(f"--> dev up ({run} state): waiting for every process to be ready", flush=True)
     up = Supervised(f"dev-up-{run}", [DEV, "up", "--no-tui"], env, log_dir, cwd=ROOT)
+    times: dict[str, dict[str, float]] = {}
     began = time.monotonic()
+
+    def all_ready() -> bool:
+        entries = stack.processes(settings)
+        now = round(time.monotonic() - began, 2)
+        for entry in entries:
+            seen = times.setdefault(entry["name"], {})
+            if entry.get("status") not in ("Pending", "Disabled", None):
+                seen.setdefault("started", now)
+            # A one-shot (no probe) is done once it has exited 0, not while it runs.
+            one_shot = not entry.get("has_ready_probe", True)
+            if stack.ready(entry) and (entry.get("status") == "Completed" or not one_shot):
+                seen.setdefault("ready", now)
+        return bool(entries) and all(stack.ready(entry) for entry in entries)
+
     with up:
-        up.wait_until(lambda: stack.all_ready(settings), READY_TIMEOUT, "every process ready")
+        up.wait_until(all_ready, READY_TIMEOUT, "every process ready")
         seconds = time.monotonic() - began
         print(f"    ready in {seconds:.2f}s", flush=True)
+        print(process_table({run: times}), flush=True)
         try:
-            yield seconds
+            yield seconds, times
         finally:
             subprocess.run(
                 [DEV, "down"],
@@ -151,18 +201,18 @@ def api_reload(settings: Settings) -> dict[str, Any]:
     return time_edits(API_EDIT, new_server, "api reload")
 
 
-def worker_restart(settings: Settings) -> dict[str, Any]:
-    """Seconds from an edit under worker/ to a new process in the worker's process tree (the
-    restarted Celery worker) and its readiness probe passing (if process-compose.yaml has one:
-    the probe's own run time is then included)."""
-    entry = next(entry for entry in processes(settings) if entry["name"] == "worker")
-    probe = readiness_command("worker")
+def celery_restart(settings: Settings, process: str) -> dict[str, Any]:
+    """Seconds from an edit under worker/ to a new process in `process`'s tree (the worker or
+    beat its reloader forked) and its readiness probe passing (the probe's own run included)."""
+    entry = next(entry for entry in processes(settings) if entry["name"] == process)
+    probe = readiness_command(process)
     env = stack.environment(settings)
 
     def ready_again() -> Callable[[], bool]:
-        # The api's edits (under app/, which the worker watches too) may still be restarting it.
+        # The last edit (the api's, under app/, which the worker watches too) may still be
+        # restarting it.
         if probe is not None:
-            wait_for(lambda: _passes(probe, env), RESTART_TIMEOUT, "the worker to be ready")
+            wait_for(lambda: _passes(probe, env), RESTART_TIMEOUT, f"{process} to be ready")
         previous = descendants(entry["pid"])
 
         def ready() -> bool:
@@ -171,7 +221,41 @@ def worker_restart(settings: Settings) -> dict[str, Any]:
 
         return ready
 
-    return time_edits(WORKER_EDIT, ready_again, "worker restart")
+    return time_edits(WORKER_EDIT, ready_again, f"{process} restart")
+
+
+def test_fast() -> float:
+    """The seconds of `make test-fast` (the whole target), after one run to warm it."""
+    print("--> make test-fast (a warm-up run, then the timed one)", flush=True)
+    seconds = 0.0
+    for _ in range(2):
+        began = time.monotonic()
+        result = subprocess.run(["make", "test-fast"], cwd=ROOT, capture_output=True, text=True)
+        seconds = time.monotonic() - began
+        if result.returncode != 0:
+            raise BenchError(f"make test-fast failed:\n{result.stdout[-2000:]}")
+    print(f"    {seconds:.2f}s", flush=True)
+    return round(seconds, 2)
+
+
+def process_table(per_process: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Per process, seconds from `dev up` to its start and to its readiness, in each cold start."""
+    runs = list(per_process)
+    lines = [
+        "| process | " + " | ".join(f"{run}: started / ready" for run in runs) + " |",
+        "|---|" + "--:|" * len(runs),
+    ]
+    names = sorted(
+        {name for times in per_process.values() for name in times},
+        key=lambda name: per_process[runs[-1]].get(name, {}).get("ready", 0.0),
+    )
+    for name in names:
+        cells = []
+        for run in runs:
+            seen = per_process[run].get(name, {})
+            cells.append(f"{seen.get('started', '-')} / {seen.get('ready', '-')}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _passes(command: str, env: dict[str, str]) -> bool:

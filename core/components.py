@@ -41,7 +41,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("migrate"),
     Component("api", port=8000, debug_port=5678, watched=("app", "core", "sql")),
     Component("worker", debug_port=5679, watched=("worker", "app", "core")),
-    Component("beat", debug_port=5680),
+    Component("beat", debug_port=5680, watched=("worker", "core")),
     Component("flower", port=5555),
 )
 # Not a component: process-compose's own API (`dev up` uses a unix socket unless its path is long).

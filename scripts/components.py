@@ -8,7 +8,6 @@ reloaded servers), so breakpoints still hit after a reload.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from core.components import COMPONENTS, by_name
 from core.settings import ROOT, Settings
 from scripts import db, postgres, redis_server
-from scripts.launch import VENV_BIN, LaunchError, exec_command
+from scripts.launch import LaunchError, exec_command
 from scripts.ports import ensure_port_free
 from worker import node_name
 
@@ -59,17 +58,41 @@ def run_api(settings: Settings, args: Sequence[str], debug: Debug | None) -> Non
 
 
 def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    db.alembic("upgrade", "head", *args)
+    db.upgrade_to_head(settings, list(args))
 
 
 # Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
-WORKER_WATCHED = tuple(ROOT / folder for folder in by_name("worker").watched)
-WORKER_STOP_SECONDS = 10  # a reload waits this long for running tasks before killing the worker
+# In dev, worker and beat run under the reloader of worker/reloader.py (restarted on an edit and
+# when they die), in this process: it holds the libraries, and forks each Celery process.
+
+
+def run_celery(
+    settings: Settings, component: str, argv: Sequence[str], debug: Debug | None
+) -> None:
+    if settings.environment != "dev":
+        run_python("worker", argv, debug)
+    elif debug is not None:
+        run_python("worker.reloader", argv, debug)  # debugpy follows its forks
+    else:
+        from worker import reloader  # here: watchfiles would slow every other `dev run`
+
+        watched = [ROOT / folder for folder in by_name(component).watched]
+        reloader.run(settings, argv, watched)
+
+
+def dev_pool(settings: Settings, debug: Debug | None) -> list[str]:
+    """The pool, unless args choose another: the solo pool under the debugger (one process, so
+    breakpoints in tasks hit); in dev, threads, which start and stop in a fraction of prefork's
+    time (billiard sleeps on the way out) and die whole with a `kill -9`; else prefork."""
+    if debug is not None:
+        return ["--pool", "solo"]
+    return ["--pool", "threads"] if settings.environment == "dev" else []
 
 
 def run_worker(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    """The worker; restarted on changes under worker/ and app/ in dev, in the solo pool (one
-    process, so breakpoints in tasks hit) under the debugger. Extra args go to `celery worker`."""
+    """The worker; restarted on changes under worker/, app/ and core/ in dev, in the solo pool
+    (one process, so breakpoints in tasks hit) under the debugger. Extra args go to
+    `celery worker`."""
     argv = [
         "worker",
         "--hostname",
@@ -78,34 +101,19 @@ def run_worker(settings: Settings, args: Sequence[str], debug: Debug | None) -> 
         settings.log_level,
         "--without-mingle",
         "--without-gossip",
-        *(["--pool", "solo"] if debug is not None else []),
+        *dev_pool(settings, debug),
         *args,
     ]
-    if debug is not None or settings.environment != "dev":
-        run_python("worker", argv, debug)
-    else:
-        exec_command(
-            [
-                str(VENV_BIN / "watchfiles"),
-                "--filter",
-                "python",
-                "--sigint-timeout",
-                str(WORKER_STOP_SECONDS),
-                shlex.join([sys.executable, "-m", "worker", *argv]),
-                *map(str, WORKER_WATCHED),
-            ]
-        )
+    run_celery(settings, "worker", argv, debug)
 
 
 def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    """Beat; its schedule file is in the state dir, and its pid file keeps a second one out."""
+    """Beat; its schedule file is in the state dir, and its pid file keeps a second one out.
+    Restarted on changes under worker/ and core/ in dev."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     pidfile = settings.run_dir / "beat.pid"
-    run_python(
-        "worker",
-        ["beat", "--pidfile", str(pidfile), "--loglevel", settings.log_level, *args],
-        debug,
-    )
+    argv = ["beat", "--pidfile", str(pidfile), "--loglevel", settings.log_level, *args]
+    run_celery(settings, "beat", argv, debug)
 
 
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:

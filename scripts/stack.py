@@ -130,10 +130,11 @@ def all_ready(settings: Settings) -> bool:
     """Every process of the running stack ready (running, if it has no probe), every one-shot
     exited 0: what `dev up` waits for, and the bench and the stack test with it."""
     entries = processes(settings)
-    return bool(entries) and all(_ready(entry) for entry in entries)
+    return bool(entries) and all(ready(entry) for entry in entries)
 
 
-def _ready(entry: dict[str, Any]) -> bool:
+def ready(entry: dict[str, Any]) -> bool:
+    """Whether one entry of `processes` is ready (or, for a one-shot, exited 0)."""
     if entry.get("status") == "Completed":
         return entry.get("exit_code") == 0
     probed = entry.get("has_ready_probe", True)

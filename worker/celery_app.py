@@ -20,6 +20,8 @@ from worker.schedule import DEFAULT_SCHEDULE, schedule_file
 
 TASK_MODULES = ["worker.tasks"]
 SCHEDULER = "worker.schedule:StateDirScheduler"
+TIME_LIMIT_SECONDS = 90
+VISIBILITY_TIMEOUT_SECONDS = 300
 
 
 def create_celery(
@@ -37,9 +39,19 @@ def create_celery(
         # A task is acknowledged once it is done, so a worker killed mid-task does not lose it;
         # tasks are small and idempotent, and a worker takes one at a time per process.
         task_acks_late=True,
+        # A pool process that dies mid-task (the OOM killer) has its task queued again at once,
+        # instead of failed with WorkerLostError: the same as for a whole worker that dies.
+        task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=60,
-        task_time_limit=90,
+        task_time_limit=TIME_LIMIT_SECONDS,
+        # What a worker had taken but not acknowledged when it died goes back to the queue after
+        # this long. Above the hard time limit and the longest retry countdown (backoff capped
+        # at 30 s), a task still running or waiting in a live worker is never sent twice; Redis's
+        # default (1 hour) would leave a dead worker's tasks waiting that long. A task queued
+        # with an ETA further out than this would be sent twice: schedule those with beat. In
+        # dev the reloader (worker/reloader.py) takes them back at once.
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=True,
         # Logging is the project's (`_worker_starting`): Celery must not replace root's handlers.

@@ -8,7 +8,13 @@ import socket
 from pathlib import Path
 
 from core.settings import ROOT, Settings
-from tests.debug.sessions import attach, attach_config, line_of, stopped_frame
+from tests.debug.sessions import (
+    attach,
+    attach_config,
+    follow_subprocesses,
+    line_of,
+    stopped_frame,
+)
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess, free_port, listening_addresses, wait_for
 from tests.support.services import empty_redis, settings_env
@@ -49,6 +55,49 @@ def test_breakpoint_in_a_task_hits_in_the_debugged_worker(
         finally:
             session.close()
             celery.close()
+
+
+def test_breakpoint_in_a_task_hits_again_after_the_dev_worker_restarts(
+    services: Settings, service_overrides: dict[str, str], tmp_path: Path
+) -> None:
+    # In dev the debugged worker runs under its reloader, which debugpy follows into each fork.
+    debug_port = free_port()
+    dbs = {"celery_broker_db": 11, "celery_result_db": 12}
+    env = settings_env(
+        {
+            **service_overrides,
+            "DEBUG_PORT_WORKER": str(debug_port),
+            "ENVIRONMENT": "dev",
+            "STATE_DIR": str(tmp_path),
+            **{name.upper(): str(db) for name, db in dbs.items()},
+        }
+    )
+    line = line_of(TASKS, 'return "pong"')
+    breakpoints = {TASKS: [line]}
+    celery = create_celery(services.model_copy(update=dbs))
+    edit = ROOT / "worker" / f"_edit_probe_{debug_port}.py"  # untracked, git-ignored
+    argv = [DEV, "run", "worker", "--debug", "--wait"]
+    worker = ServiceProcess("worker-debug-dev", argv, env, log_dir(), stop_signal=15)
+    with worker:
+        worker.wait_until(lambda: bool(listening_addresses(debug_port)), timeout=60)
+        parent = attach(debug_port, attach_config(debug_port), breakpoints)
+        sessions = [parent]
+        try:
+            for restart in (False, True):
+                if restart:
+                    edit.write_text("# written by a debug test, deleted right after\n")
+                sessions += follow_subprocesses(parent, debug_port, breakpoints)
+                result = celery.send_task("worker.tasks.ping")
+                session, frame, _ = stopped_frame(sessions, timeout=60)
+                assert (frame["source"]["path"], frame["line"]) == (str(TASKS), line)
+                session.request("continue", {"threadId": frame["threadId"]})
+                assert result.get(timeout=30) == "pong"
+        finally:
+            edit.unlink(missing_ok=True)
+            for session in sessions:
+                session.close()
+            celery.close()
+    assert "change detected" in worker.output()
 
 
 def test_breakpoint_in_the_record_handler_hits_in_the_debugged_logserver() -> None:

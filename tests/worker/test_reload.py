@@ -1,4 +1,5 @@
-"""In dev, `dev run worker` runs the worker under watchfiles: an edit under worker/ restarts it."""
+"""In dev, `dev run worker` runs the worker under its reloader (worker/reloader.py): an edit under
+worker/ restarts it."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_an_edit_under_worker_restarts_the_worker(
     record_property: Callable[[str, object], None],
 ) -> None:
     env = {**worker_env, "ENVIRONMENT": "dev", "CELERY_BROKER_DB": "5", "CELERY_RESULT_DB": "6"}
-    edit = ROOT / "worker" / f"_reload_probe_{uuid.uuid4().hex[:8]}.py"
+    edit = ROOT / "worker" / f"_edit_probe_{uuid.uuid4().hex[:8]}.py"
     # The solo pool stops quicker than prefork's; what restarts it is the same.
     with running_worker(
         "worker-reload", env, reload_settings, reload_celery, "--pool", "solo"
