@@ -163,8 +163,14 @@ def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) 
         *("--log-format", "text" if settings.log_echo else "json"),
         *("--color", settings.log_color),
     ]
+    token = settings.logserver_token_value
+    if token is None and settings.environment == "dev":
+        raise LaunchError(
+            "logserver: LOGSERVER_TOKEN is empty, and the dev log server requires one: unset it "
+            "to use the generated one (STATE_DIR/secrets/logserver_token)"
+        )
     # The token by the environment, so that it stays out of `ps`.
-    os.environ["LOGSERVER_TOKEN"] = settings.logserver_token_value or ""
+    os.environ["LOGSERVER_TOKEN"] = token or ""
     run_python("logserver", ["serve", *flags, *args], debug)
 
 

@@ -1,0 +1,65 @@
+"""The dev stack's secrets: generated per checkout, kept private, read back by the settings.
+
+`dev secrets` (which `make bootstrap` and `dev up` run) writes each secret of GENERATED_SECRETS
+that is not set otherwise into `<STATE_DIR>/secrets/<setting name>`: a 0600 file in a 0700
+folder of a 0700 state dir, and makes `.env` 0600. Settings read those files
+(core/settings.py), so every process of the stack, the tests and the tools agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from core.settings import GENERATED_SECRETS, ROOT, Settings, read_secret
+
+PRIVATE_UMASK = 0o077  # what the dev CLI's processes create is the developer's alone
+SECRET_BYTES = 32
+
+
+def make_private(settings: Settings) -> None:
+    """The state dir and its secrets folder 0700, `.env` 0600 (if there is one).
+
+    Others' search bit stays where it is set: as root, the Postgres launcher sets it so that
+    the user it drops to can pass through to its own folder (it cannot list, nor read a file).
+    """
+    for folder in (settings.state_dir, settings.secrets_dir):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(stat.S_IMODE(folder.stat().st_mode) & 0o701)
+    env_file = ROOT / ".env"
+    if env_file.exists():
+        env_file.chmod(0o600)
+
+
+def ensure(settings: Settings) -> tuple[Settings, list[str]]:
+    """Generates every secret the settings lack; returns the settings with them, and their
+    names."""
+    make_private(settings)
+    made: dict[str, SecretStr] = {}
+    for name in GENERATED_SECRETS:
+        if getattr(settings, name) is None:
+            made[name] = SecretStr(_write_new(settings.secrets_dir / name))
+    return settings.model_copy(update=made), list(made)
+
+
+def _write_new(path: Path) -> str:
+    """A new random secret in a 0600 file (kept if another process wrote one meanwhile)."""
+    existing = read_secret(path)
+    if existing is not None:
+        return existing
+    value = secrets.token_urlsafe(SECRET_BYTES)
+    write_private(path, value + "\n")
+    return value
+
+
+def write_private(path: Path, text: str) -> None:
+    """`text` into `path`, readable by this user alone (0600, whatever the umask and the file's
+    mode before)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, 0o600)
+        file.write(text)
