@@ -158,6 +158,9 @@ def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) 
         *("--dir", str(settings.logs_dir)),
         *("--rotate-bytes", str(settings.log_rotate_bytes)),
         *("--retention-days", str(settings.log_retention_days)),
+        *("--idle-seconds", str(settings.logserver_idle_seconds)),
+        *("--max-connections", str(settings.logserver_max_connections)),
+        *("--max-senders", str(settings.logserver_max_senders)),
         *("--log-level", settings.log_level),
         # Its own records: readable in its pane with the dev echo on, JSON lines otherwise.
         *("--log-format", "text" if settings.log_echo else "json"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from core.settings import GENERATED_SECRETS, ROOT, Settings, read_secret
+from core.settings import GENERATED_SECRETS, ROOT, SECRETS_FOLDER, Settings, read_secret
 
 PRIVATE_UMASK = 0o077  # what the dev CLI's processes create is the developer's alone
 SECRET_BYTES = 32
@@ -44,6 +44,16 @@ def ensure(settings: Settings) -> tuple[Settings, list[str]]:
         if getattr(settings, name) is None:
             made[name] = SecretStr(_write_new(settings.secrets_dir / name))
     return settings.model_copy(update=made), list(made)
+
+
+def generate_all(state_dir: Path) -> None:
+    """Every generated secret of the state dir `state_dir` (before its settings are read: a run
+    of its own in production needs them to load)."""
+    secrets_dir = state_dir / SECRETS_FOLDER
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    for name in GENERATED_SECRETS:
+        _write_new(secrets_dir / name)
 
 
 def _write_new(path: Path) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import DEFAULT_PORTS, Settings, load_settings
-from scripts.credentials import ensure
+from scripts.credentials import generate_all
 from scripts.ports import free_port
 
 
@@ -26,6 +26,6 @@ def isolated_run(state_dir: Path, **overrides: str) -> IsolatedRun:
     values = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
     values.update(STATE_DIR=str(state_dir), PORT_OFFSET="0", DEBUG="")
     values.update({name.upper(): value for name, value in overrides.items()})
+    generate_all(state_dir)  # its own secrets, in its state dir
     settings = load_settings(**{name.lower(): value for name, value in values.items()})
-    settings = ensure(settings)[0]  # its own secrets, in its state dir
     return IsolatedRun(settings, values, {**os.environ, **values})

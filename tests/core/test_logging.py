@@ -82,7 +82,8 @@ def test_without_the_log_server_json_goes_to_stderr_and_nothing_is_echoed(
 
 
 def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -> None:
-    for settings in ({"ENVIRONMENT": "production"}, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
+    production = {"ENVIRONMENT": "production", "POSTGRES_PASSWORD": "p", "LOGSERVER_TOKEN": "t"}
+    for settings in (production, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
         stderr = _run(tmp_path, **settings)
         assert not any(RECORD.match(line) for line in stderr), settings
         assert all("logserver client" in line for line in stderr), stderr
