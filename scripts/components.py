@@ -109,42 +109,9 @@ def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> No
 
 
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    """Flower, read-only, behind basic auth when FLOWER_USER and FLOWER_PASSWORD are set."""
-    host, port = settings.bind_host, settings.port("flower_port")
-    ensure_port_free("flower", host, port)
-    # Flower reads its credentials from the environment (so the password stays out of `ps`),
-    # and only from the settings: none set means no auth.
-    env = {name: value for name, value in os.environ.items() if name != "FLOWER_BASIC_AUTH"}
-    credentials = flower_credentials(settings)
-    if credentials is not None:
-        env["FLOWER_BASIC_AUTH"] = credentials
-    exec_command(
-        [
-            sys.executable,
-            "-m",
-            "worker",
-            "flower",
-            f"--address={host}",
-            f"--port={port}",
-            "--read_only=True",
-            *args,
-        ],
-        env,
-    )
-
-
-def flower_credentials(settings: Settings) -> str | None:
-    """`user:password` for Flower's basic auth, or None when neither is set (empty is unset)."""
-    user = settings.flower_user or None
-    password = settings.flower_password.get_secret_value() if settings.flower_password else None
-    if (user is None) != (not password):
-        raise LaunchError("flower: set both FLOWER_USER and FLOWER_PASSWORD, or neither")
-    if user is None:
-        return None
-    if ":" in user or "," in f"{user}{password}":
-        # Flower splits the variable at commas, and user from password at the first colon.
-        raise LaunchError("flower: FLOWER_USER cannot contain ':', nor either of them ','")
-    return f"{user}:{password}"
+    """Flower, as production starts it (`python -m worker flower`: worker/flower.py)."""
+    ensure_port_free("flower", settings.bind_host, settings.port("flower_port"))
+    run_python("worker", ["flower", *args], debug)
 
 
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
