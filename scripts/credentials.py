@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -57,19 +58,27 @@ def generate_all(state_dir: Path) -> None:
 
 
 def _write_new(path: Path) -> str:
-    """A new random secret in a 0600 file (kept if another process wrote one meanwhile)."""
-    existing = read_secret(path)
-    if existing is not None:
-        return existing
+    """A new random secret in a 0600 file; when another process creates it first (the stack's
+    processes start together), its value."""
     value = secrets.token_urlsafe(SECRET_BYTES)
-    write_private(path, value + "\n")
+    try:
+        write_private(path, value + "\n", exclusive=True)
+    except FileExistsError:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            existing = read_secret(path)
+            if existing is not None:
+                return existing
+            time.sleep(0.02)
+        write_private(path, value + "\n")  # left empty: replaced
     return value
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str, exclusive: bool = False) -> None:
     """`text` into `path`, readable by this user alone (0600, whatever the umask and the file's
-    mode before)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    mode before); `exclusive`: FileExistsError if there is one."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         os.fchmod(fd, 0o600)
         file.write(text)
