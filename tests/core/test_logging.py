@@ -64,8 +64,8 @@ def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path:
     shown = [match.groups() for match in map(RECORD.match, stderr) if match]
     assert shown == [("INFO", "plain 1"), ("ERROR", "it failed")]
     failed = stderr.index(next(line for line in stderr if line.endswith("it failed")))
-    assert stderr[failed + 1] == "Traceback (most recent call last):"
-    assert "KeyError: 'missing'" in stderr[failed + 2 :]
+    assert stderr[failed + 1] == "    Traceback (most recent call last):"  # indented under it
+    assert "    KeyError: 'missing'" in stderr[failed + 2 :]
     assert any("unreachable" in line and "log-spill" in line for line in stderr)
     kept = _spilled(tmp_path)
     assert [doc["message"] for doc in kept] == ["plain 1", "it failed"]
