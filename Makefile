@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
 COMPOSE := scripts/compose.sh
+# The production settings `make up` deploys with (scripts/compose.sh reads the same variable).
+export ENV_FILE ?= .env.production
 STACK := fastapi-stack
 
 .PHONY: help bootstrap dev down status test test-fast lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
@@ -20,7 +22,7 @@ dev: $(BIN)/.bootstrapped ## start the whole dev stack under process-compose (Ct
 
 down: ## stop the running dev stack (and the compose deployment, if one runs)
 	-@[ ! -x $(BIN)/dev ] || $(BIN)/dev down
-	@if [ -f .env.production ] && $(COMPOSE) running 2>/dev/null; then $(COMPOSE) compose down; fi
+	@if [ -f $(ENV_FILE) ] && $(COMPOSE) running 2>/dev/null; then $(COMPOSE) compose down; fi
 
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
@@ -63,15 +65,15 @@ bench: bootstrap ## wrk against the api (production settings), a raw ASGI baseli
 bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, worker restart, log server records/s
 	@$(BIN)/python -m bench --dev-loop
 
-.env.production:
-	@echo "make up needs .env.production: cp .env.production.example .env.production, then change every CHANGE-ME" >&2; exit 1
+$(ENV_FILE):
+	@echo "make up needs $(ENV_FILE): cp .env.production.example $(ENV_FILE), then change every CHANGE-ME" >&2; exit 1
 
 # build, up and down use Docker when its daemon answers, else Podman (its API socket, with the
 # compose CLI from .venv); ENGINE=docker or ENGINE=podman chooses (scripts/compose.sh).
 build: ## build the production image (Dockerfile, target runtime) that compose.yaml runs; ENGINE=docker|podman
 	@$(COMPOSE) build
 
-up: .env.production ## start the production deployment (compose.yaml) and wait until every service is healthy
+up: $(ENV_FILE) ## start the production deployment (compose.yaml) and wait until every service is healthy
 	@$(COMPOSE) compose up --detach --wait
 
 stack: ## deploy compose.yaml to a Docker Swarm (after docker swarm init; APP_IMAGE pushed to a registry)

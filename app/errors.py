@@ -73,12 +73,21 @@ async def _api_error(request: Request, exc: Exception) -> OrjsonResponse:
     return error_response(exc.status, exc.message, exc.details)
 
 
+def _plain(cause: BaseException) -> str:
+    """Why a body could not be parsed, in the client's terms rather than Python's."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"it is not UTF-8 (byte {cause.start})"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "a number has more than 4300 digits"
+    return str(cause)
+
+
 async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.__cause__ is not None:
         # FastAPI's only 400: a body it could not parse (not UTF-8, say). Malformed JSON is a 422
         # here, and so is this.
-        return error_response(422, f"the body could not be read as JSON: {exc.__cause__}")
+        return error_response(422, f"the body could not be read as JSON: {_plain(exc.__cause__)}")
     response = error_response(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
     if exc.status_code == 405:

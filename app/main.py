@@ -36,9 +36,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     telemetry = settings.api_telemetry
+    docs = settings.api_docs  # off in production unless API_DOCS=true
     app = FastAPI(
         title="FastAPI stack",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         # operationId is the handler's name (`create_user`), which the OpenAPI links refer to
         # and generated clients name their methods after.
         generate_unique_id_function=lambda route: route.name,

@@ -70,7 +70,8 @@ def variant_app(variant: str, state_dir: str, logserver_port: int) -> FastAPI:
         logserver_enabled=True,
         logserver_host="127.0.0.1",
         logserver_port=logserver_port,
-        logserver_token=None,
+        logserver_token="bench",  # production requires one (this server takes any)
+        postgres_password="unused-by-this-bench",
         debug="",
     )
     app = create_app(settings)

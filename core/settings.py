@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORTS = default_ports()
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+# The secrets a checkout generates for its dev stack (`dev secrets`), one file each, named as the
+# setting, in `<STATE_DIR>/secrets/` (0600 files in a 0700 folder). A value set in the
+# environment or `.env` wins over its file.
+GENERATED_SECRETS = ("postgres_password", "redis_password", "logserver_token")
+SECRETS_FOLDER = "secrets"
+# What an example file holds where a real secret must go; production refuses it.
+PLACEHOLDER = "CHANGE-ME"
 
 
 class Settings(BaseSettings):
@@ -49,12 +58,15 @@ class Settings(BaseSettings):
     postgres_host: str = "127.0.0.1"
     postgres_port: Port | None = None
     postgres_user: str = Field("app", min_length=1)
-    postgres_password: SecretStr = SecretStr("app")
+    # Unset: `<STATE_DIR>/secrets/postgres_password` when there is one, else no password.
+    postgres_password: SecretStr | None = None
     postgres_db: str = Field("app", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     postgres_pool_max: int = Field(10, ge=1, le=1000)
 
     redis_host: str = "127.0.0.1"
     redis_port: Port | None = None
+    # In every Redis URL (app, Celery broker and results, probes). Unset: the secret file, if any.
+    redis_password: SecretStr | None = None
     redis_db: int = Field(0, ge=0, le=15)
     redis_pool_max: int = Field(32, ge=1, le=10000)
 
@@ -71,6 +83,11 @@ class Settings(BaseSettings):
     # process-compose pane). Unset: on when ENVIRONMENT=dev. Colour: auto (on a terminal).
     log_echo: bool | None = None
     log_color: Literal["auto", "always", "never"] = "auto"
+    # The log server under abuse: a connection idle this long is closed, connections past the
+    # cap are refused, and a sender id past the cap of tracked senders is refused.
+    logserver_idle_seconds: float = Field(300.0, gt=0)
+    logserver_max_connections: int = Field(256, ge=1)
+    logserver_max_senders: int = Field(10_000, ge=1)
 
     # Background work: Celery on Redis (broker and results in their own Redis databases).
     celery_broker_db: int = Field(1, ge=0, le=15)
@@ -78,6 +95,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(2, ge=1, le=64)
     flower_user: str | None = None
     flower_password: SecretStr | None = None
+
+    # /docs, /redoc and /openapi.json: on, but off in production unless this turns them on.
+    api_docs: bool | None = None
 
     flower_port: Port | None = None
     process_compose_port: Port | None = None
@@ -116,7 +136,43 @@ class Settings(BaseSettings):
             object.__setattr__(self, "log_base_path", self.state_dir / "logs")
         if self.log_echo is None:
             object.__setattr__(self, "log_echo", self.environment == "dev")
+        if self.api_docs is None:
+            object.__setattr__(self, "api_docs", self.environment != "production")
         return self
+
+    @model_validator(mode="after")
+    def _read_generated_secrets(self) -> Settings:
+        """Each generated secret left unset is read from its file under the state dir."""
+        for name in GENERATED_SECRETS:
+            if getattr(self, name) is None:
+                value = read_secret(self.secrets_dir / name)
+                if value is not None:
+                    object.__setattr__(self, name, SecretStr(value))
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """In production a secret is required where the stack needs one, and never a
+        placeholder; anywhere, a placeholder is refused."""
+        required = ("postgres_password", "logserver_token")
+        for name in (*GENERATED_SECRETS, "flower_password"):
+            value = self.secret(name)
+            if value is not None and PLACEHOLDER in value:
+                raise ValueError(f"{name.upper()} is still {PLACEHOLDER}: set a secret of your own")
+            if self.environment == "production" and name in required and not value:
+                raise ValueError(f"{name.upper()} is empty: production needs a secret")
+        return self
+
+    def secret(self, name: str) -> str | None:
+        """The secret setting `name` in clear; None when unset or empty."""
+        value = getattr(self, name)
+        assert value is None or isinstance(value, SecretStr)
+        return value.get_secret_value() or None if value is not None else None
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where `dev secrets` writes the generated secrets (GENERATED_SECRETS)."""
+        return self.state_dir / SECRETS_FOLDER
 
     def port(self, name: str) -> int:
         """The resolved port `name` (a key of DEFAULT_PORTS)."""
@@ -131,11 +187,11 @@ class Settings(BaseSettings):
     @property
     def postgres_dsn(self) -> str:
         """libpq/asyncpg URL of the application database."""
-        password = self.postgres_password.get_secret_value()
-        return (
-            f"postgresql://{self.postgres_user}:{password}@{self.postgres_host}:"
-            f"{self.postgres_port}/{self.postgres_db}"
-        )
+        password = self.secret("postgres_password")
+        login = quote(self.postgres_user, safe="")
+        if password is not None:
+            login += ":" + quote(password, safe="")
+        return f"postgresql://{login}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -145,14 +201,18 @@ class Settings(BaseSettings):
     def redis_url(self) -> str:
         return self.redis_db_url(self.redis_db)
 
-    def redis_db_url(self, db: int) -> str:
-        return f"redis://{self.redis_host}:{self.redis_port}/{db}"
+    def redis_db_url(self, db: int, *, masked: bool = False) -> str:
+        """The URL of Redis database `db`, with REDIS_PASSWORD (`***` when `masked`: to show)."""
+        password = self.secret("redis_password")
+        login = ""
+        if password is not None:
+            login = ":" + ("***" if masked else quote(password, safe="")) + "@"
+        return f"redis://{login}{self.redis_host}:{self.redis_port}/{db}"
 
     @property
     def logserver_token_value(self) -> str | None:
         """LOGSERVER_TOKEN in clear, None when unset or empty (no token required)."""
-        token = self.logserver_token
-        return token.get_secret_value() or None if token is not None else None
+        return self.secret("logserver_token")
 
     @property
     def logs_dir(self) -> Path:
@@ -165,6 +225,15 @@ _unset = set(DEFAULT_PORTS) - set(Settings.model_fields)
 assert not _unset, f"core/components.py names port settings Settings lacks: {sorted(_unset)}"
 
 
+def read_secret(path: Path) -> str | None:
+    """A secret file's first line; None when there is no such file or it is empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return text.strip() or None
+
+
 class SettingsError(SystemExit):
     """A wrong setting: exits with one line naming the setting and what is wrong."""
 
@@ -173,7 +242,10 @@ def describe(error: ValidationError) -> str:
     """One line per problem: `SETTING: what is wrong (got value)`."""
     lines = []
     for problem in error.errors():
-        name = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+        if not problem["loc"]:  # a check of the whole: its message names the setting
+            lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            continue
+        name = "_".join(str(part) for part in problem["loc"]).upper()
         got = f" (got {problem['input']!r})" if problem["type"] != "missing" else ""
         lines.append(f"{name}: {problem['msg']}{got}")
     return "; ".join(lines)

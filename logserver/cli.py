@@ -99,6 +99,18 @@ def serve_command(
     color: Annotated[
         ColourChoice, typer.Option(envvar="LOGSERVER_COLOR", help="Of the text: auto, on a tty.")
     ] = "auto",
+    idle_seconds: Annotated[
+        float,
+        typer.Option(envvar="LOGSERVER_IDLE_SECONDS", min=0.001, help="Close a silent connection."),
+    ] = 300.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(envvar="LOGSERVER_MAX_CONNECTIONS", min=1, help="Refuse connections past it."),
+    ] = 256,
+    max_senders: Annotated[
+        int,
+        typer.Option(envvar="LOGSERVER_MAX_SENDERS", min=1, help="Sender marks kept at most."),
+    ] = 10_000,
 ) -> None:
     """Run the log server in the foreground (SIGTERM or Ctrl-C stops it cleanly)."""
     if log_level.upper() not in LOG_LEVELS:
@@ -106,7 +118,15 @@ def serve_command(
     storage = StorageConfig(
         base=directory.resolve(), rotate_bytes=rotate_bytes, retention_days=retention_days
     )
-    config = ServerConfig(storage=storage, host=host, port=port, token=token or None)
+    config = ServerConfig(
+        storage=storage,
+        host=host,
+        port=port,
+        token=token or None,
+        idle_seconds=idle_seconds,
+        max_connections=max_connections,
+        max_senders=max_senders,
+    )
     serve(config, log_level.upper(), log_format, wants_colour(color, sys.stderr))
 
 

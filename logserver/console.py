@@ -8,7 +8,13 @@
 
 Time (UTC, as stored), level, component, then the logger and message, or `METHOD path status
 duration` for an access record, and the request id when there is one; an exception's traceback
-follows in full. With colour: the level by severity, the component by name, the status by class.
+follows in full, indented. With colour: the level by severity, the component by name, the status
+by class.
+
+Whatever a record holds, a sender cannot drive the terminal that shows it: every field goes
+through `inert`, which shows control characters (C0, DEL, C1) and bidirectional overrides as
+escapes, and newlines too but in a traceback, so a record is one line and nothing else starts at
+its left edge.
 """
 
 from __future__ import annotations
@@ -44,8 +50,17 @@ STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
 EXCEPTION_COLOUR = "\x1b[31m"
 # Shown in their own place on the line; a record without a message shows the rest as JSON.
 SHOWN_ELSEWHERE = {"ts", "level", "component", "stream", "logger", "message", "request_id", "exc"}
-# Control characters a record could carry to move the cursor or recolour a terminal, as text.
-_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(32), 127] if chr(code) not in "\n\t"}
+# What a record could carry to move the cursor, recolour or clear a terminal, or reorder what it
+# shows, as text: C0 controls (`\x1b`), DEL and C1 controls (`\u009b`, a CSI on its own), and the
+# bidirectional controls (`\u202e`). The C1 and bidi forms are JSON escapes, so a JSON line stays
+# valid through `inert`. A tab is left as is; a newline only in a traceback.
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_MULTILINE = {
+    **{code: f"\\x{code:02x}" for code in range(32) if chr(code) not in "\n\t"},
+    **{code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), *_BIDI]},
+}
+_SINGLE_LINE = {**_MULTILINE, ord("\n"): "\\n"}
+TRACEBACK_INDENT = "    "
 
 
 def wants_colour(choice: ColourChoice, stream: IO[str] | None) -> bool:
@@ -59,8 +74,8 @@ def wants_colour(choice: ColourChoice, stream: IO[str] | None) -> bool:
 
 def render(doc: Mapping[str, Any], colour: bool = False) -> str:
     """One record as a line (and its traceback below, in full); see the module docstring."""
-    level = str(doc.get("level") or "-")
-    component = str(doc.get("component") or doc.get("peer") or "-")
+    level = inert(str(doc.get("level") or "-"))
+    component = inert(str(doc.get("component") or doc.get("peer") or "-"))
     rid = doc.get("request_id")
     parts = [
         _paint(DIM, _clock(doc), colour),
@@ -69,12 +84,20 @@ def render(doc: Mapping[str, Any], colour: bool = False) -> str:
         _body(doc, colour),
     ]
     if rid:
-        parts.append(_paint(DIM, f"[{_safe(str(rid))}]", colour))
+        parts.append(_paint(DIM, f"[{inert(str(rid))}]", colour))
     line = " ".join(parts)
     for key in ("exc", "stack"):
         if doc.get(key):
-            line += "\n" + _paint(EXCEPTION_COLOUR, _safe(str(doc[key]).rstrip("\n")), colour)
+            text = inert(str(doc[key]).rstrip("\n"), multiline=True)
+            indented = "\n".join(TRACEBACK_INDENT + row for row in text.split("\n"))
+            line += "\n" + _paint(EXCEPTION_COLOUR, indented, colour)
     return line
+
+
+def inert(text: str, multiline: bool = False) -> str:
+    """`text` with what could drive a terminal shown as escapes (see the module docstring);
+    newlines kept only when `multiline` (a traceback)."""
+    return text.translate(_MULTILINE if multiline else _SINGLE_LINE)
 
 
 def component_colour(component: str) -> str:
@@ -88,7 +111,7 @@ def component_colour(component: str) -> str:
 def _clock(doc: Mapping[str, Any]) -> str:
     """`HH:MM:SS.mmm` of an ISO 8601 `ts` (or `received_at`), else whatever the record has."""
     when = str(doc.get("ts") or doc.get("received_at") or "-")
-    return when[11:23] if len(when) >= 23 and when[10] == "T" else _safe(when)
+    return inert(when[11:23] if len(when) >= 23 and when[10] == "T" else when)
 
 
 def _body(doc: Mapping[str, Any], colour: bool) -> str:
@@ -99,7 +122,7 @@ def _body(doc: Mapping[str, Any], colour: bool) -> str:
         rest = {key: value for key, value in doc.items() if key not in SHOWN_ELSEWHERE}
         message = orjson.dumps(rest, default=str).decode()
     logger = doc.get("logger")
-    return _safe(f"{logger}: {message}" if logger else message)
+    return inert(f"{logger}: {message}" if logger else message)
 
 
 def _access(doc: Mapping[str, Any], colour: bool) -> str:
@@ -108,13 +131,8 @@ def _access(doc: Mapping[str, Any], colour: bool) -> str:
     duration = doc.get("duration_ms")
     took = f" {duration:.2f}ms" if isinstance(duration, int | float) else ""
     painted = _paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
-    return f"{_safe(str(doc['method']))} {_safe(str(doc.get('path', '-')))} {painted}{took}"
+    return f"{inert(str(doc['method']))} {inert(str(doc.get('path', '-')))} {painted}{took}"
 
 
 def _paint(code: str, text: str, colour: bool) -> str:
     return f"{code}{text}{RESET}" if colour and code else text
-
-
-def _safe(text: str) -> str:
-    """`text` with its control characters (but newlines and tabs) shown as `\\xNN`."""
-    return text.translate(_CONTROLS)

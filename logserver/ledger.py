@@ -3,6 +3,10 @@
 `marks` moves only once a batch is written. A checkpoint saves the marks with the sizes of the
 files they cover (after those are fsynced); on start, the lines written past the last checkpoint
 (by a server that crashed) are read again, so the marks never lag behind what the files hold.
+
+It holds at most `max_senders` senders: past that, the one seen longest ago is forgotten (a batch
+it resends later could be stored twice), so that a flood of sender ids cannot grow the ledger,
+rewritten every second, without bound.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ Snapshot = dict[str, tuple[int, float]]
 
 
 class Ledger:
-    def __init__(self, base: Path, max_idle_days: int) -> None:
+    def __init__(self, base: Path, max_idle_days: int, max_senders: int = 10_000) -> None:
         self.base = base
         self.path = base / LEDGER_FILE
         self.max_idle = max_idle_days * DAY_SECONDS
+        self.max_senders = max_senders
         self.marks: dict[str, int] = {}
-        self._seen: dict[str, float] = {}
+        self.forgotten = 0  # senders forgotten for the cap
+        self._seen: dict[str, float] = {}  # in the order last seen
 
     def load(self) -> None:
         """The saved marks, plus those of lines written after the checkpoint."""
@@ -45,13 +51,26 @@ class Ledger:
         saved_at = self.path.stat().st_mtime if saved else time.time() - DAY_SECONDS
         for path, offset in self._unsaved(files, saved_at):
             self._scan(path, offset)
+        self._seen = dict(sorted(self._seen.items(), key=lambda item: item[1]))
+        while len(self._seen) > self.max_senders:
+            self._forget(next(iter(self._seen)))
 
     def commit(self, marks: dict[str, int]) -> None:
         """A batch with these last seqs is written."""
         self.marks.update(marks)
-        now = time.time()
+        now, seen = time.time(), self._seen
         for sender in marks:
-            self._seen[sender] = now
+            seen.pop(sender, None)
+            seen[sender] = now
+        while len(seen) > self.max_senders:
+            self._forget(next(iter(seen)))
+
+    def _forget(self, sender: str) -> None:
+        if not self.forgotten:
+            log.warning("more than %d senders: forgetting the least recent", self.max_senders)
+        self.forgotten += 1
+        del self._seen[sender]
+        self.marks.pop(sender, None)
 
     def snapshot(self) -> Snapshot:
         """The marks to save, without senders idle for longer than the retention."""

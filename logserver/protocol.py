@@ -23,7 +23,10 @@ told otherwise) reads newline-delimited JSON over TCP: one JSON object per line,
   acknowledged) tags its records with `"sender": "<unique id>"` and `"seq": <int from 1, +1 a
   record>`. The server stores a record only if its seq is above the last one it stored for that
   sender (kept across restarts in `<LOG_BASE_PATH>/.ledger.json`), so a resent batch is stored
-  once and every sender's records stay in order.
+  once and every sender's records stay in order. A sender id belongs to the connection that
+  uses it first, while that one is open: another connection's records of it are rejected. A seq
+  more than 1,000,000 past the sender's last is rejected too, so that nobody can silence a
+  sender by sending its id with a seq far ahead.
 - **Bad lines** (not UTF-8, not JSON, not an object, over 64 KiB, bad stream, bad sender/seq)
   are counted and kept in the `rejects` stream with the reason; the next line is read as usual.
 """
@@ -42,6 +45,10 @@ REJECTS_STREAM = "rejects"
 MAX_STREAMS = 1000
 REJECT_HEAD_BYTES = 256
 STREAM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# A seq this far past a sender's mark is not plausible: more than a full spill file of records
+# its handler dropped. Refused, or one forged line would make the server drop the sender's next
+# records as already stored.
+MAX_SEQ_JUMP = 1_000_000
 CLOSING_BRACE = ord("}")
 
 
@@ -94,18 +101,27 @@ class Batch(Counts):
 class LineParser:
     """Splits one connection's bytes into lines and validates each; bad input never raises.
 
-    `marks` (the last seq stored per sender, read here and updated once a batch is written) and
-    `streams` (stream names seen) are shared by all connections, so that a batch resent on a new
-    connection is recognised.
+    `marks` (the last seq stored per sender, read here and updated once a batch is written),
+    `streams` (stream names seen) and `owners` (which connection's parser holds each sender id)
+    are shared by all connections, so that a batch resent on a new connection is recognised and
+    a sender's marks move only through the connection that holds it. `release` when the
+    connection closes.
     """
 
     def __init__(
-        self, peer: str, marks: dict[str, int], streams: set[str], clock: Callable[[], datetime]
+        self,
+        peer: str,
+        marks: dict[str, int],
+        streams: set[str],
+        clock: Callable[[], datetime],
+        owners: dict[str, LineParser] | None = None,
     ) -> None:
         self._peer = peer
         self._marks = marks
         self._streams = streams
         self._clock = clock
+        self._owners: dict[str, LineParser] = {} if owners is None else owners
+        self._held: set[str] = set()
         self._tail = b""
         self._discarding = False
         self._now = ""
@@ -132,7 +148,7 @@ class LineParser:
     def _parse(self, lines: list[bytes], batch: Batch) -> None:
         suffix = f',"received_at":"{self._now}","peer":"{self._peer}"}}'.encode()
         loads, streams, known, marks = orjson.loads, batch.streams, self._streams, self._marks
-        batch_marks = batch.marks
+        batch_marks, held = batch.marks, self._held
         stored = 0
         for line in lines:
             if len(line) > MAX_LINE_BYTES:
@@ -161,9 +177,16 @@ class LineParser:
                 if type(sender) is not str or type(seq) is not int:
                     self._reject(batch, line, "sender without an integer seq")
                     continue
+                if sender not in held and not self._hold(sender):
+                    self._reject(batch, line, "sender id in use by another connection")
+                    continue
                 last = batch_marks.get(sender)
-                if seq <= (marks.get(sender, 0) if last is None else last):
+                mark = marks.get(sender, 0) if last is None else last
+                if seq <= mark:
                     batch.duplicates += 1
+                    continue
+                if mark and seq - mark > MAX_SEQ_JUMP:
+                    self._reject(batch, line, f"seq jumps {seq - mark} past the sender's last")
                     continue
                 batch_marks[sender] = seq
             if line[-1] == CLOSING_BRACE and doc and "received_at" not in doc and "peer" not in doc:
@@ -176,6 +199,20 @@ class LineParser:
             bucket.append(line)
             stored += 1
         batch.stored += stored
+
+    def release(self) -> None:
+        """The connection is closed: its sender ids are free for the next one."""
+        for sender in self._held:
+            if self._owners.get(sender) is self:
+                del self._owners[sender]
+        self._held.clear()
+
+    def _hold(self, sender: str) -> bool:
+        """Takes `sender` for this connection; False when another open one holds it."""
+        if self._owners.setdefault(sender, self) is not self:
+            return False
+        self._held.add(sender)
+        return True
 
     def _admit(self, stream: str) -> bool:
         if len(self._streams) >= MAX_STREAMS or not STREAM_NAME.fullmatch(stream):

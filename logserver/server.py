@@ -42,6 +42,11 @@ class ServerConfig:
     token: str | None = None
     checkpoint_seconds: float = 1.0
     shutdown_seconds: float = 10.0
+    # Under abuse: a connection silent this long is closed; connections past the cap are
+    # refused; past the cap of senders, the least recent one's mark is forgotten.
+    idle_seconds: float = 300.0
+    max_connections: int = 256
+    max_senders: int = 10_000
 
 
 class ConfigError(SystemExit):
@@ -91,8 +96,10 @@ class LogServer:
         self.counts = Counts()
         self.retention = Retention(config.storage)
         self.storage = Storage(config.storage, self.retention, clock)
-        self.ledger = Ledger(config.storage.base, config.storage.retention_days)
+        self.ledger = Ledger(config.storage.base, config.storage.retention_days, config.max_senders)
+        self.refused_connections = self.idle_closed = 0
         self._connections: dict[asyncio.Task[None], Peer] = {}
+        self._owners: dict[str, LineParser] = {}
         self._streams: set[str] = set()
         self._stopping = False
 
@@ -113,7 +120,15 @@ class LogServer:
             self.storage.close()
         finally:
             self.retention.close()
-        log.info("stopped: %s", self.counts.as_dict())
+        log.info(
+            "stopped: %s",
+            {
+                **self.counts.as_dict(),
+                "refused_connections": self.refused_connections,
+                "idle_closed": self.idle_closed,
+                "senders_forgotten": self.ledger.forgotten,
+            },
+        )
 
     async def _listen(self) -> asyncio.Server:
         host, port = self.config.host, self.config.port
@@ -128,18 +143,42 @@ class LogServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         peer = _peer(writer.get_extra_info("peername"))
-        parser = LineParser(peer, self.ledger.marks, self._streams, self.clock)
+        if len(self._connections) >= self.config.max_connections:
+            await self._refuse(writer, peer)
+            return
+        parser = LineParser(peer, self.ledger.marks, self._streams, self.clock, self._owners)
         conn = self._connections[_current_task()] = Peer(parser, writer)
         try:
             if self.config.token is None or await self._authenticate(reader, writer, peer):
                 await self._receive(reader, conn)
         except ConnectionError:
             pass
+        except TimeoutError:
+            self.idle_closed += 1
+            log.info("closed %s: idle for %.0f s", peer, self.config.idle_seconds)
         finally:
             del self._connections[_current_task()]
+            parser.release()
             writer.close()
             with suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _refuse(self, writer: asyncio.StreamWriter, peer: str) -> None:
+        """Past the connection cap: one error line, then closed (the others keep being served)."""
+        self.refused_connections += 1
+        if self.refused_connections == 1 or self.refused_connections % 1000 == 0:
+            log.warning(
+                "refused %s: %d connections already (%d refused so far)",
+                peer,
+                self.config.max_connections,
+                self.refused_connections,
+            )
+        writer.write(error_line(f"too many connections (at most {self.config.max_connections})"))
+        with suppress(ConnectionError):
+            await writer.drain()
+        writer.close()
+        with suppress(ConnectionError):
+            await writer.wait_closed()
 
     async def _authenticate(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
@@ -161,7 +200,7 @@ class LogServer:
     async def _receive(self, reader: asyncio.StreamReader, conn: Peer) -> None:
         while not self._stopping:
             conn.idle = True
-            data = await reader.read(CHUNK_BYTES)
+            data = await asyncio.wait_for(reader.read(CHUNK_BYTES), self.config.idle_seconds)
             conn.idle = False
             if not data:
                 return

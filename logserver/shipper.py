@@ -214,8 +214,7 @@ class Shipper:
             self._send(Sent(data))
 
     def _pump(self) -> None:
-        if self._inflight:
-            self._collect(wait=False)
+        self._collect(wait=False)  # replies, or the server closing a connection left idle
         while (
             self._connection is not None
             and self._spill.unsent
@@ -288,6 +287,8 @@ class Shipper:
         self._poll.unregister(self._connection.fileno())
         self._connection.close()
         self._connection = None
+        if not self._inflight and unsent is None and not isinstance(error, Refused):
+            return  # closed while idle (the server's idle timeout): reconnect when needed
         for sent in [*self._inflight, *([unsent] if unsent else [])]:
             if sent.spill_end is None:
                 self._to_spill(sent.data)

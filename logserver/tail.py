@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from logserver.console import render
+from logserver.console import inert, render
 from logserver.protocol import timestamp
 from logserver.reader import Record, log_files, parse_line, read_lines, records
 
@@ -52,9 +52,10 @@ class RecordFilter:
 
 
 def printer(raw: bool, colour: bool) -> Callable[[Record], str]:
-    """How tail prints a record: as stored, one JSON line (`raw`), or readably."""
+    """How tail prints a record: as stored, one JSON line (`raw`, its controls as JSON escapes),
+    or readably."""
     if raw:
-        return lambda doc: orjson.dumps(doc).decode()
+        return lambda doc: inert(orjson.dumps(doc).decode())
     return lambda doc: render(doc, colour)
 
 

@@ -117,42 +117,9 @@ def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> No
 
 
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
-    """Flower, read-only, behind basic auth when FLOWER_USER and FLOWER_PASSWORD are set."""
-    host, port = settings.bind_host, settings.port("flower_port")
-    ensure_port_free("flower", host, port)
-    # Flower reads its credentials from the environment (so the password stays out of `ps`),
-    # and only from the settings: none set means no auth.
-    env = {name: value for name, value in os.environ.items() if name != "FLOWER_BASIC_AUTH"}
-    credentials = flower_credentials(settings)
-    if credentials is not None:
-        env["FLOWER_BASIC_AUTH"] = credentials
-    exec_command(
-        [
-            sys.executable,
-            "-m",
-            "worker",
-            "flower",
-            f"--address={host}",
-            f"--port={port}",
-            "--read_only=True",
-            *args,
-        ],
-        env,
-    )
-
-
-def flower_credentials(settings: Settings) -> str | None:
-    """`user:password` for Flower's basic auth, or None when neither is set (empty is unset)."""
-    user = settings.flower_user or None
-    password = settings.flower_password.get_secret_value() if settings.flower_password else None
-    if (user is None) != (not password):
-        raise LaunchError("flower: set both FLOWER_USER and FLOWER_PASSWORD, or neither")
-    if user is None:
-        return None
-    if ":" in user or "," in f"{user}{password}":
-        # Flower splits the variable at commas, and user from password at the first colon.
-        raise LaunchError("flower: FLOWER_USER cannot contain ':', nor either of them ','")
-    return f"{user}:{password}"
+    """Flower, as production starts it (`python -m worker flower`: worker/flower.py)."""
+    ensure_port_free("flower", settings.bind_host, settings.port("flower_port"))
+    run_python("worker", ["flower", *args], debug)
 
 
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
@@ -166,13 +133,22 @@ def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) 
         *("--dir", str(settings.logs_dir)),
         *("--rotate-bytes", str(settings.log_rotate_bytes)),
         *("--retention-days", str(settings.log_retention_days)),
+        *("--idle-seconds", str(settings.logserver_idle_seconds)),
+        *("--max-connections", str(settings.logserver_max_connections)),
+        *("--max-senders", str(settings.logserver_max_senders)),
         *("--log-level", settings.log_level),
         # Its own records: readable in its pane with the dev echo on, JSON lines otherwise.
         *("--log-format", "text" if settings.log_echo else "json"),
         *("--color", settings.log_color),
     ]
+    token = settings.logserver_token_value
+    if token is None and settings.environment == "dev":
+        raise LaunchError(
+            "logserver: LOGSERVER_TOKEN is empty, and the dev log server requires one: unset it "
+            "to use the generated one (STATE_DIR/secrets/logserver_token)"
+        )
     # The token by the environment, so that it stays out of `ps`.
-    os.environ["LOGSERVER_TOKEN"] = settings.logserver_token_value or ""
+    os.environ["LOGSERVER_TOKEN"] = token or ""
     run_python("logserver", ["serve", *flags, *args], debug)
 
 

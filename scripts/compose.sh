@@ -17,6 +17,20 @@ ENV_FILE=${ENV_FILE:-.env.production}
 
 fail() { printf 'compose: error: %s\n' "$*" >&2; exit 1; }
 
+# The secrets of the env file that the deployment needs: each set, and not the example's CHANGE-ME.
+SECRETS=(POSTGRES_PASSWORD LOGSERVER_TOKEN FLOWER_USER FLOWER_PASSWORD)
+
+check_secrets() {
+    local name value
+    for name in "${SECRETS[@]}"; do
+        value=$(sed -n "s/^[[:space:]]*$name[[:space:]]*=//p" "$ENV_FILE" | tail -n 1)
+        value=${value//[\"\']/}
+        value=${value//[[:space:]]/}
+        [[ -n $value ]] || fail "$ENV_FILE: $name is empty: set it (production refuses to start without it)"
+        [[ $value != *CHANGE-ME* ]] || fail "$ENV_FILE: $name is still CHANGE-ME: set a secret of your own"
+    done
+}
+
 docker_answers() { command -v docker >/dev/null && timeout 10 docker info >/dev/null 2>&1; }
 
 choose_engine() {
@@ -71,6 +85,10 @@ podman_socket() {
 # The API answers (`compose ls` asks it for the running projects).
 podman_answers() { timeout 20 "${compose[@]}" ls --quiet >/dev/null 2>&1; }
 
+if [[ ${1:-} == compose && ${2:-} == up ]]; then
+    [[ -f $ENV_FILE ]] || fail "$ENV_FILE is missing: cp .env.production.example $ENV_FILE, then change every CHANGE-ME"
+    check_secrets # before anything starts, with or without an engine
+fi
 choose_engine
 case ${1:-} in
 build)

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from core.settings import ROOT, get_settings
-from scripts import components, db, doctor, stack
+from core.settings import ROOT, Settings, get_settings
+from scripts import components, credentials, db, doctor, stack
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -20,6 +20,20 @@ def _at_root() -> None:
     os.chdir(ROOT)
 
 
+def private_settings() -> Settings:
+    """The settings, with the dev secrets generated where missing (`dev secrets`)."""
+    return credentials.ensure(get_settings())[0]
+
+
+@cli.command("secrets")
+def secrets_command() -> None:
+    """Generate the dev stack's missing secrets (Postgres and Redis passwords, the log server's
+    token) into 0600 files under STATE_DIR/secrets, and make the state dir and .env private."""
+    settings, made = credentials.ensure(get_settings())
+    where = os.path.relpath(settings.secrets_dir, ROOT)
+    typer.echo(f"secrets: generated {', '.join(made)} in {where}" if made else "secrets: all set")
+
+
 @cli.command()
 def up(
     tui: Annotated[
@@ -27,7 +41,7 @@ def up(
     ] = None,
 ) -> None:
     """Start the whole stack under process-compose (Ctrl-C or 'dev down' stops it)."""
-    stack.up(get_settings(), tui)
+    stack.up(private_settings(), tui)
 
 
 @cli.command()
@@ -56,7 +70,7 @@ def run(
     ] = False,
 ) -> None:
     """Run one component in the foreground with the project settings; extra args go to it."""
-    components.run(get_settings(), component, list(ctx.args), debug, wait)
+    components.run(private_settings(), component, list(ctx.args), debug, wait)
 
 
 sql_cli = typer.Typer(
@@ -144,4 +158,5 @@ def doctor_command() -> None:
 
 
 def main() -> None:
+    os.umask(credentials.PRIVATE_UMASK)  # one umask for every process the dev CLI starts
     cli()

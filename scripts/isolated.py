@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import DEFAULT_PORTS, Settings, load_settings
+from scripts.credentials import generate_all
 from scripts.ports import free_port
 
 
@@ -20,10 +21,11 @@ class IsolatedRun:
 
 
 def isolated_run(state_dir: Path, **overrides: str) -> IsolatedRun:
-    """A run under `state_dir` on free ports (PORT_OFFSET 0), with nothing under the debugger;
-    `overrides` (setting names, any case) win."""
+    """A run under `state_dir` on free ports (PORT_OFFSET 0), with nothing under the debugger
+    and secrets of its own; `overrides` (setting names, any case) win."""
     values = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
     values.update(STATE_DIR=str(state_dir), PORT_OFFSET="0", DEBUG="")
     values.update({name.upper(): value for name, value in overrides.items()})
+    generate_all(state_dir)  # its own secrets, in its state dir
     settings = load_settings(**{name.lower(): value for name, value in values.items()})
     return IsolatedRun(settings, values, {**os.environ, **values})

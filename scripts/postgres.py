@@ -86,7 +86,9 @@ def closed_parents(path: Path) -> list[Path]:
 
 def hand_over(layout: Layout, user: pwd.struct_passwd) -> None:
     """Makes the data and socket folders the unprivileged user's, and reachable by it."""
-    for parent in closed_parents(layout.data_dir):
+    for parent in dict.fromkeys(
+        [*closed_parents(layout.data_dir), *closed_parents(layout.socket_dir)]
+    ):
         # e.g. a checkout under /root (mode 700): allow passing through, not listing.
         print(
             f"--> chmod o+x {parent} (so that '{user.pw_name}' can reach the state dir)", flush=True
@@ -115,7 +117,7 @@ def initdb(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
     password_file = staging.with_name("postgres.password")
-    password_file.write_text(settings.postgres_password.get_secret_value())
+    password_file.write_text(settings.secret("postgres_password") or "")
     if user is not None:
         os.chown(staging, user.pw_uid, user.pw_gid)
         os.chown(password_file, user.pw_uid, user.pw_gid)

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from core.settings import Settings
 from scripts import servers
+from scripts.credentials import write_private
 from scripts.launch import LaunchError, exec_command
 from scripts.ports import ensure_port_free, ensure_socket_path
 
@@ -46,6 +47,7 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
     exec_command(
         [
             str(server),
+            *_password_config(settings),
             "--bind",
             settings.redis_host,
             "--port",
@@ -63,3 +65,15 @@ def launch(settings: Settings, extra_args: Sequence[str] = ()) -> NoReturn:
             *extra_args,
         ]
     )
+
+
+def _password_config(settings: Settings) -> list[str]:
+    """A 0600 config file holding REDIS_PASSWORD (`requirepass`), so the password stays out of
+    `ps`; none without a password."""
+    password = settings.secret("redis_password")
+    if password is None:
+        return []
+    path = settings.run_dir / "redis-auth.conf"
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+    write_private(path, f'requirepass "{quoted}"\n')
+    return [str(path)]

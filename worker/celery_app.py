@@ -73,13 +73,14 @@ def prepare(argv: list[str]) -> None:
         return
     settings = get_settings()
     configure_logging(command, settings)
-    broker = settings.redis_db_url(settings.celery_broker_db)
+    broker = settings.redis_db_url(settings.celery_broker_db, masked=True)
     announce(command, _whereabouts(command, settings, broker))
 
 
 def _whereabouts(command: str, settings: Settings, broker: str) -> str:
     if command == "worker":
-        return f"tasks from {broker}, results to {settings.redis_db_url(settings.celery_result_db)}"
+        results = settings.redis_db_url(settings.celery_result_db, masked=True)
+        return f"tasks from {broker}, results to {results}"
     if command == "beat":
         return f"queues the schedule on {broker} (schedule in {schedule_file(settings)})"
     return f"http://{settings.bind_host}:{settings.port('flower_port')} (read-only)"

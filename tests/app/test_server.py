@@ -40,7 +40,8 @@ def _production_env(
         "LOGSERVER_ENABLED": "true",
         "LOGSERVER_HOST": "127.0.0.1",
         "LOGSERVER_PORT": str(logserver_port),
-        "LOGSERVER_TOKEN": "",
+        "LOGSERVER_TOKEN": "test-token",  # production requires one (this server takes any)
+        "POSTGRES_PASSWORD": "unused-here",
         "LOG_LEVEL": "INFO",
         "DEBUG": "",
     }

@@ -64,8 +64,8 @@ def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path:
     shown = [match.groups() for match in map(RECORD.match, stderr) if match]
     assert shown == [("INFO", "plain 1"), ("ERROR", "it failed")]
     failed = stderr.index(next(line for line in stderr if line.endswith("it failed")))
-    assert stderr[failed + 1] == "Traceback (most recent call last):"
-    assert "KeyError: 'missing'" in stderr[failed + 2 :]
+    assert stderr[failed + 1] == "    Traceback (most recent call last):"  # indented under it
+    assert "    KeyError: 'missing'" in stderr[failed + 2 :]
     assert any("unreachable" in line and "log-spill" in line for line in stderr)
     kept = _spilled(tmp_path)
     assert [doc["message"] for doc in kept] == ["plain 1", "it failed"]
@@ -82,7 +82,8 @@ def test_without_the_log_server_json_goes_to_stderr_and_nothing_is_echoed(
 
 
 def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -> None:
-    for settings in ({"ENVIRONMENT": "production"}, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
+    production = {"ENVIRONMENT": "production", "POSTGRES_PASSWORD": "p", "LOGSERVER_TOKEN": "t"}
+    for settings in (production, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
         stderr = _run(tmp_path, **settings)
         assert not any(RECORD.match(line) for line in stderr), settings
         assert all("logserver client" in line for line in stderr), stderr

@@ -29,7 +29,7 @@ COMMANDS = {  # the components of the runtime image, by their command
         "--schedule",
         "/state/celery/beat-schedule",
     ],
-    "flower": ["celery", "-A", "worker.celery_app", "flower", "--address=0.0.0.0", "--port=5555"],
+    "flower": ["python", "-m", "worker", "flower"],  # worker/flower.py: read-only, basic auth
     "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
     "migrate": ["alembic", "upgrade", "head"],
 }

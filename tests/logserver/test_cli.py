@@ -144,7 +144,7 @@ def test_tail_by_request_id_joins_the_access_and_app_records(
     assert RECORD_LINE.match(lines[0]) and RECORD_LINE.match(lines[1])
     assert lines[0].endswith(" ERROR   api       PATCH /api/v1/users/2 500 30.00ms [req-r_id}-2]")
     assert lines[1].endswith(" ERROR   api       app.users: update failed [req-r_id}-2]")
-    assert lines[2:] == ["Traceback ...", "ValueError: no"]
+    assert lines[2:] == ["    Traceback ...", "    ValueError: no"]  # indented under it
 
 
 def test_tail_filters_by_stream_level_and_count(
@@ -248,3 +248,23 @@ class Lines:
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
         return line.decode()
+
+
+def test_tail_shows_escape_sequences_inert_readably_and_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile: dict[str, object] = {
+        "ts": timestamp(NOW),
+        "received_at": timestamp(NOW),
+        "level": "INFO\x1b[5m",
+        "component": "api\u202e",
+        "stream": "app",
+        "message": "\x1b[2Jcleared\u202edesrever\x9b31m\n12:00:00.000 CRITICAL api forged",
+    }
+    _write(tmp_path / "app" / f"{NOW.date().isoformat()}.jsonl", [hostile])
+    (line,) = _run(capsys, "tail", "--dir", str(tmp_path))
+    assert "\\x1b[2Jcleared\\u202edesrever\\u009b31m\\n12:00:00.000 CRITICAL api forged" in line
+    assert "INFO\\x1b[5m api\\u202e" in line
+    (raw,) = _run(capsys, "tail", "--dir", str(tmp_path), "--json")
+    assert not any(code in raw for code in "\x1b\u202e\x9b")
+    assert orjson.loads(raw) == hostile  # still the record as stored, as valid JSON

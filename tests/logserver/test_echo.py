@@ -54,8 +54,8 @@ def test_records_show_on_stderr_with_tracebacks_and_from_forked_children() -> No
     assert shown[2][0] == "WARNING" and shown[2][1].startswith("tests.echo: from the child ")
     assert shown[3] == ("INFO", "tests.echo: parent again")
     traceback = lines[lines.index(next(line for line in lines if "it failed" in line)) + 1 :]
-    assert traceback[0] == "Traceback (most recent call last):"
-    assert "ZeroDivisionError: division by zero" in traceback
+    assert traceback[0] == "    Traceback (most recent call last):"  # indented under it
+    assert "    ZeroDivisionError: division by zero" in traceback
 
 
 def test_a_stderr_nobody_reads_drops_echoed_lines_instead_of_blocking() -> None:

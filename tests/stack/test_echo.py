@@ -133,15 +133,15 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
     failure = record_after(
         api_records, f"app.errors: unhandled error while serving /api/v1/users/1 [{failing}]"
     )
-    assert failure.splitlines()[1] == "Traceback (most recent call last):"
+    assert failure.splitlines()[1] == "    Traceback (most recent call last):"
     assert "sqlalchemy.exc.ProgrammingError" in failure and 'relation "users"' in failure
     assert "/app/services/users.py" in failure  # the frames of the project's code, in full
     raised = next(r for r in echoed(pane(settings, "worker")) if "UserNotFound" in r)
     header, *traceback = raised.splitlines()
     assert " ERROR   worker    celery.app.trace: Task worker.tasks.build_user_report[" in header
     assert header.endswith(f"[{task}]")
-    assert traceback[0] == "Traceback (most recent call last):"
-    assert traceback[-1] == f"worker.users.UserNotFound: user {2**31 - 1} not found"
+    assert traceback[0] == "    Traceback (most recent call last):"
+    assert traceback[-1] == f"    worker.users.UserNotFound: user {2**31 - 1} not found"
 
     for component in PYTHON_COMPONENTS:
         shown = pane(settings, component)

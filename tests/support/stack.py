@@ -39,7 +39,11 @@ def start(settings: Settings, overrides: dict[str, str], run: str) -> ServicePro
     up = ServiceProcess(
         f"dev-up-{run}", [DEV, "up", "--no-tui"], {**os.environ, **overrides}, log_dir
     ).__enter__()
-    up.wait_until(lambda: all_ready(settings), timeout=120)
+    try:
+        up.wait_until(lambda: all_ready(settings), timeout=120)
+    except BaseException:
+        up.stop()  # not left running (and restarting) after the test
+        raise
     return up
 
 
