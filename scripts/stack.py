@@ -39,6 +39,8 @@ def environment(settings: Settings) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(settings.state_dir / "process-compose" / "config")
     for name in DEFAULT_PORTS:
         env[name.upper()] = str(settings.port(name))
+    # The effective Redis password (generated, or set), for the readiness probe's AUTH.
+    env["REDIS_PASSWORD"] = settings.secret("redis_password") or ""
     return env
 
 
