@@ -11,12 +11,12 @@ import json
 import pwd
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.settings import ROOT, Settings, load_settings
+from scripts import postgres
 from tests.support.stack import start, stop
 from tests.support.tiers import require_root, unavailable
 
@@ -83,14 +83,6 @@ def as_other(user: pwd.struct_passwd, argv: list[str]) -> subprocess.CompletedPr
     )
 
 
-def psql() -> str | None:
-    found = shutil.which("psql")
-    if found is not None:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))
-    return str(candidates[-1]) if candidates else None
-
-
 def test_another_user_cannot_use_or_read_the_stack(
     stack_settings: tuple[Settings, dict[str, str]],
 ) -> None:
@@ -118,13 +110,15 @@ def test_another_user_cannot_use_or_read_the_stack(
         }
         assert seen["redis"].startswith("-NOAUTH"), seen["redis"]
         assert {seen[name] for name in ("state", "logs", "secrets", "env")} == {"denied"}, seen
-        client = psql()
-        if client is not None:  # over TCP, without the password
+        client = str(postgres.bin_dir(settings) / "psql")  # the lock's
+        socket_dir = str(postgres.Layout.of(settings).socket_dir)
+        for host, refusal in (("127.0.0.1", "no password supplied"), (socket_dir, "")):
             login = as_other(
                 user,
-                [client, "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U",
+                [client, "-h", host, "-p", str(settings.postgres_port), "-U",
                  settings.postgres_user, "-d", settings.postgres_db, "-w", "-c", "select 1"],
             )  # fmt: skip
-            assert login.returncode != 0 and "password" in login.stderr, login.stderr
+            # Over TCP it wants the password; the socket's folder is the owner's alone.
+            assert login.returncode != 0 and refusal in login.stderr, (host, login.stderr)
     finally:
         stop(settings, up)
