@@ -16,6 +16,7 @@ from app.middleware import AccessLogMiddleware
 from app.resources import open_resources
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from core.tracing import setup_tracing
 
 
 @asynccontextmanager
@@ -34,6 +35,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Set up here, in the process that serves (each worker of the server, each reload).
+    tracing = setup_tracing("api", settings)
     telemetry = settings.api_telemetry
     app = FastAPI(
         title="FastAPI stack",
@@ -41,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # operationId is the handler's name (`create_user`), which the OpenAPI links refer to
         # and generated clients name their methods after.
         generate_unique_id_function=lambda route: route.name,
-        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+        telemetry={"tracing": tracing or telemetry, "metrics": telemetry, "logs": telemetry},
     )
     app.state.settings = settings
     configure_logging("api", app.state.settings)

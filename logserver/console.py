@@ -43,7 +43,13 @@ OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b
 STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
 EXCEPTION_COLOUR = "\x1b[31m"
 # Shown in their own place on the line; a record without a message shows the rest as JSON.
-SHOWN_ELSEWHERE = {"ts", "level", "component", "stream", "logger", "message", "request_id", "exc"}
+SHOWN_ELSEWHERE = {
+    "ts", "level", "component", "stream", "logger", "message", "request_id", "exc", "trace_id",
+    "span_id",
+}  # fmt: skip
+# An access record's trace id is shown by its first characters (`trace=4bf92f35`): enough to
+# copy into `logserver trace`, which also takes the request id.
+SHORT_TRACE_ID = 8
 # Control characters a record could carry to move the cursor or recolour a terminal, as text.
 _CONTROLS = {code: f"\\x{code:02x}" for code in [*range(32), 127] if chr(code) not in "\n\t"}
 
@@ -108,7 +114,9 @@ def _access(doc: Mapping[str, Any], colour: bool) -> str:
     duration = doc.get("duration_ms")
     took = f" {duration:.2f}ms" if isinstance(duration, int | float) else ""
     painted = _paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
-    return f"{_safe(str(doc['method']))} {_safe(str(doc.get('path', '-')))} {painted}{took}"
+    trace_id = doc.get("trace_id")
+    traced = f" trace={_safe(str(trace_id)[:SHORT_TRACE_ID])}" if trace_id else ""
+    return f"{_safe(str(doc['method']))} {_safe(str(doc.get('path', '-')))} {painted}{took}{traced}"
 
 
 def _paint(code: str, text: str, colour: bool) -> str:
