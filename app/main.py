@@ -14,7 +14,7 @@ from app.body_limit import BodyLimitMiddleware
 from app.errors import install_error_handlers
 from app.middleware import AccessLogMiddleware
 from app.resources import open_resources
-from core.logging import configure_logging
+from core.logging import PROBE_PATHS, configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import setup_tracing
 
@@ -44,7 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # operationId is the handler's name (`create_user`), which the OpenAPI links refer to
         # and generated clients name their methods after.
         generate_unique_id_function=lambda route: route.name,
-        telemetry={"tracing": tracing or telemetry, "metrics": telemetry, "logs": telemetry},
+        telemetry={
+            "tracing": tracing or telemetry,
+            "metrics": telemetry,
+            "logs": telemetry,
+            # process-compose's and the orchestrators' probes, every second: no trace each.
+            "exclude": lambda scope: scope.get("path") in PROBE_PATHS,
+        },
     )
     app.state.settings = settings
     configure_logging("api", app.state.settings)

@@ -22,7 +22,6 @@ from app.db.queries import load_queries
 from app.services.counter import COUNTER_KEY, CoalescedCounter
 from core.celery_client import create_client
 from core.settings import Settings
-from core.tracing import instrument_redis
 
 REDIS_TIMEOUT_SECONDS = 5.0
 
@@ -68,7 +67,6 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
     )
-    instrument_redis(redis)
     celery = create_client(settings)
     try:
         yield Resources(

@@ -1,7 +1,8 @@
 """Tracing: OpenTelemetry's tracer provider and the instrumentations of what a request touches
 (asyncpg, which both the ORM and the aiosql path go through, so one span a query; Celery's publish
-and run; the app's Redis client), set up inside each process that does the work: the api's
-factory, each Celery worker child (`worker_process_init`) and beat. `opentelemetry-instrument`
+and run; Redis commands, the app's and Celery's publishes and results), set up inside each
+process that does the work: the api's factory, each Celery worker child (`worker_process_init`)
+and beat. `opentelemetry-instrument`
 would set them up in the parent of the api's reloader and of Celery's prefork pool, whose
 children then export nothing.
 
@@ -39,6 +40,7 @@ def setup_tracing(component: str, settings: Settings) -> bool:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -56,20 +58,18 @@ def setup_tracing(component: str, settings: Settings) -> bool:
         )
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
-    instrumentors = (AsyncPGInstrumentor(), CeleryInstrumentor())  # type: ignore[no-untyped-call]
+    # Redis: every client's commands. The worker's broker polls (BRPOP) are sent past the
+    # instrumented call, and its consumer runs in the parent, which is not instrumented.
+    instrumentors = (
+        AsyncPGInstrumentor(),  # type: ignore[no-untyped-call]
+        CeleryInstrumentor(),  # type: ignore[no-untyped-call]
+        RedisInstrumentor(),
+    )
     for instrumentor in instrumentors:
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(tracer_provider=provider)
     _state.update(pid=os.getpid(), provider=provider)
     return True
-
-
-def instrument_redis(client: object) -> None:
-    """Spans for the commands of this Redis client (the app's own, not Celery's broker polls)."""
-    if _state.get("pid") == os.getpid():
-        from opentelemetry.instrumentation.redis import RedisInstrumentor
-
-        RedisInstrumentor.instrument_client(client, tracer_provider=_state["provider"])  # type: ignore[arg-type]
 
 
 def flush_tracing(timeout_millis: int = 10_000) -> None:
