@@ -79,6 +79,13 @@ def announce(component: str, where: str) -> None:
     print(f"{component}: {where}", file=sys.stderr, flush=True)
 
 
+def flush_logging() -> None:
+    """Waits (a few seconds at most) until the records logged so far are delivered or spilled:
+    for a process about to leave by os._exit (a Celery prefork child)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def reset_logging() -> None:
     """Removes and closes the handlers `configure_logging` installed (for tests)."""
     _remove(_installed.pop("handlers", None))

@@ -13,7 +13,7 @@ standard OTEL_* variables itself (endpoint, headers, timeout, batch sizes, OTEL_
 
 from __future__ import annotations
 
-import logging
+import importlib
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -21,8 +21,6 @@ from typing import Any
 
 from core.settings import Settings
 from logserver.records import ContextFilter
-
-log = logging.getLogger(__name__)
 
 # The provider this process set up, and the pid it was set up in (a forked child sets its own).
 _state: dict[str, Any] = {}
@@ -70,6 +68,26 @@ def setup_tracing(component: str, settings: Settings) -> bool:
             instrumentor.instrument(tracer_provider=provider)
     _state.update(pid=os.getpid(), provider=provider)
     return True
+
+
+# What setup_tracing imports: a server that forks its workers (granian) imports them first.
+MODULES = (
+    "opentelemetry.sdk.trace",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.instrumentation.asyncpg",
+    "opentelemetry.instrumentation.celery",
+    "opentelemetry.instrumentation.redis",
+)
+
+
+def import_before_fork(settings: Settings) -> None:
+    """Imports the SDK, the exporter and the instrumentations, when tracing is on, in a process
+    about to fork the ones that set tracing up: each child finds them loaded, instead of
+    importing them itself (a second or more each under load) right after a fork, while an
+    import another thread of the parent had under way at the fork could still hold its lock."""
+    if settings.tracing:
+        for name in MODULES:
+            importlib.import_module(name)
 
 
 def flush_tracing(timeout_millis: int = 10_000) -> None:

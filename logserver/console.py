@@ -69,17 +69,17 @@ def render(doc: Mapping[str, Any], colour: bool = False) -> str:
     component = str(doc.get("component") or doc.get("peer") or "-")
     rid = doc.get("request_id")
     parts = [
-        _paint(DIM, _clock(doc), colour),
-        _paint(LEVEL_COLOURS.get(level.upper(), ""), f"{level:<7}", colour),
-        _paint(component_colour(component), f"{component:<9}", colour),
+        paint(DIM, _clock(doc), colour),
+        paint(LEVEL_COLOURS.get(level.upper(), ""), f"{level:<7}", colour),
+        paint(component_colour(component), f"{component:<9}", colour),
         _body(doc, colour),
     ]
     if rid:
-        parts.append(_paint(DIM, f"[{_safe(str(rid))}]", colour))
+        parts.append(paint(DIM, f"[{_safe(str(rid))}]", colour))
     line = " ".join(parts)
     for key in ("exc", "stack"):
         if doc.get(key):
-            line += "\n" + _paint(EXCEPTION_COLOUR, _safe(str(doc[key]).rstrip("\n")), colour)
+            line += "\n" + paint(EXCEPTION_COLOUR, _safe(str(doc[key]).rstrip("\n")), colour)
     return line
 
 
@@ -113,13 +113,13 @@ def _access(doc: Mapping[str, Any], colour: bool) -> str:
     status: int = doc["status"]
     duration = doc.get("duration_ms")
     took = f" {duration:.2f}ms" if isinstance(duration, int | float) else ""
-    painted = _paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
+    painted = paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
     trace_id = doc.get("trace_id")
     traced = f" trace={_safe(str(trace_id)[:SHORT_TRACE_ID])}" if trace_id else ""
     return f"{_safe(str(doc['method']))} {_safe(str(doc.get('path', '-')))} {painted}{took}{traced}"
 
 
-def _paint(code: str, text: str, colour: bool) -> str:
+def paint(code: str, text: str, colour: bool) -> str:
     return f"{code}{text}{RESET}" if colour and code else text
 
 

@@ -18,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from logserver.console import DIM, _paint, component_colour, render
+from logserver.console import DIM, component_colour, paint, render
 from logserver.otlp import SPANS_STREAM
 from logserver.reader import Record
 
 BAR_WIDTH = 30
+LABEL_WIDTH = 48  # the span's name, indented, cut there
 SLOW_MARK = "SLOW"
 SLOW_COLOUR = "\x1b[1;31m"
 QUERY_KEYS = ("db.query.text", "db.statement", "db.operation.name", "db.operation")
@@ -73,7 +74,7 @@ def render_waterfall(trace: Trace, slow_ms: float = 100.0, colour: bool = False)
     request = f" (request {trace.request_id})" if trace.request_id else ""
     lines = [
         f"trace {trace.trace_id}{request}, {len(spans)} spans, {total_ms:.2f} ms",
-        _paint(DIM, "   start   duration  component  span", colour),
+        paint(DIM, "   start   duration  component  span", colour),
     ]
     for depth, span in _tree(spans):
         lines.append(_span_line(span, depth, start, total_ms, slow_ms, colour))
@@ -112,12 +113,12 @@ def _span_line(
     component = str(span.get("component", "-"))
     label = "  " * depth + _label(span)
     slow = duration >= slow_ms
-    mark = " " + _paint(SLOW_COLOUR, SLOW_MARK, colour) if slow else ""
-    error = " " + _paint(SLOW_COLOUR, "ERROR", colour) if span.get("status") == "error" else ""
+    mark = " " + paint(SLOW_COLOUR, SLOW_MARK, colour) if slow else ""
+    error = " " + paint(SLOW_COLOUR, "ERROR", colour) if span.get("status") == "error" else ""
     return (
         f"{offset:8.2f} {duration:8.2f} ms  "
-        f"{_paint(component_colour(component), f'{component:<9}', colour)}  "
-        f"{label[:70]:<70} {_bar(offset, duration, total_ms)}{mark}{error}"
+        f"{paint(component_colour(component), f'{component:<9}', colour)}  "
+        f"{label[:LABEL_WIDTH]:<{LABEL_WIDTH}} {_bar(offset, duration, total_ms)}{mark}{error}"
     )
 
 

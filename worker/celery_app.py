@@ -14,7 +14,7 @@ from celery import Celery, current_app, signals
 from celery.concurrency import get_implementation, prefork
 
 from core.celery_client import create_client, settings_of
-from core.logging import announce, configure_logging
+from core.logging import announce, configure_logging, flush_logging
 from core.settings import Settings, get_settings
 from core.tracing import flush_tracing, setup_tracing
 from worker import readiness, request_ids
@@ -96,8 +96,8 @@ def _connect_signals() -> None:
     signals.beat_init.connect(_beat_starting, weak=False, dispatch_uid=__name__ + ".beat")
     signals.worker_ready.connect(_worker_ready, weak=False, dispatch_uid=__name__ + ".ready")
     signals.worker_shutdown.connect(_worker_stopping, weak=False, dispatch_uid=__name__ + ".stop")
-    # Tracing, set up in each prefork child (and in the one process of another pool), and
-    # flushed when a child exits: it leaves by os._exit, past the SDK's atexit hook.
+    # Tracing, set up in each prefork child (and in the one process of another pool); spans
+    # and log records flushed when a child exits: it leaves by os._exit, past the exit hooks.
     signals.worker_init.connect(_trace_other_pools, weak=False, dispatch_uid=__name__ + ".trace")
     signals.worker_process_init.connect(_trace_child, weak=False, dispatch_uid=__name__ + ".child")
     signals.worker_process_shutdown.connect(
@@ -131,6 +131,7 @@ def _trace_child(**_: Any) -> None:
 
 def _flush_child(**_: Any) -> None:
     flush_tracing()
+    flush_logging()
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:

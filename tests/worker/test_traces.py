@@ -162,7 +162,14 @@ def test_a_queued_task_is_one_trace_from_the_api_through_the_worker(traced: Trac
     assert any(s["component"] == "worker" for s in redis_spans)  # the task's result stored
 
     # The request's and the task's records carry the trace; the task's log line, its span.
-    logged = [doc for doc in traced.stored() if doc.get("request_id") == request_id]
+    report = f"built the report of user {user_id}"
+    logged: list[dict[str, Any]] = []
+
+    def task_logged() -> bool:
+        logged[:] = [doc for doc in traced.stored() if doc.get("request_id") == request_id]
+        return any(doc["message"] == report for doc in logged)
+
+    wait_for(task_logged, 30, "the task's log record")
     assert {doc["component"] for doc in logged} >= {"api", "worker"}
     assert {doc.get("trace_id") for doc in logged} == {trace_id}, logged
     (report_line,) = [
