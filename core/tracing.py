@@ -74,6 +74,8 @@ def setup_tracing(component: str, settings: Settings) -> bool:
 MODULES = (
     "opentelemetry.sdk.trace",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.http.transport._requests",
+    "requests",  # which the exporter's transport imports only when it is made
     "opentelemetry.instrumentation.asyncpg",
     "opentelemetry.instrumentation.celery",
     "opentelemetry.instrumentation.redis",
