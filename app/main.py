@@ -15,8 +15,9 @@ from app.errors import install_error_handlers
 from app.middleware import AccessLogMiddleware
 from app.openapi import publish_integer_bounds
 from app.resources import open_resources
-from core.logging import configure_logging
+from core.logging import PROBE_PATHS, configure_logging
 from core.settings import Settings, get_settings
+from core.tracing import setup_tracing
 
 
 @asynccontextmanager
@@ -35,6 +36,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Set up here, in the process that serves (each worker of the server, each reload).
+    tracing = setup_tracing("api", settings)
     telemetry = settings.api_telemetry
     docs = settings.api_docs  # off in production unless API_DOCS=true
     app = FastAPI(
@@ -46,7 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # operationId is the handler's name (`create_user`), which the OpenAPI links refer to
         # and generated clients name their methods after.
         generate_unique_id_function=lambda route: route.name,
-        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+        telemetry={
+            "tracing": tracing or telemetry,
+            "metrics": telemetry,
+            "logs": telemetry,
+            # process-compose's and the orchestrators' probes, every second: no trace each.
+            "exclude": lambda scope: scope.get("path") in PROBE_PATHS,
+        },
     )
     publish_integer_bounds(app)
     app.state.settings = settings

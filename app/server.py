@@ -12,6 +12,7 @@ from app import reloader
 from core.components import by_name
 from core.logging import announce, configure_logging
 from core.settings import ROOT, Settings, get_settings
+from core.tracing import import_before_fork
 
 TARGET = "app.main:create_app"
 WATCHED = tuple(ROOT / folder for folder in by_name("api").watched)
@@ -89,6 +90,7 @@ def serve(settings: Settings) -> None:
     reloading = f", reloading on changes to {watching}" if reloads(settings) else ""
     address = f"http://{settings.bind_host}:{settings.port('api_port')}"
     announce("api", f"{address} (docs at /docs){reloading}")
+    import_before_fork(settings)
     run(settings, TARGET)
 
 

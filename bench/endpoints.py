@@ -41,6 +41,7 @@ ENDPOINTS = {
     "counter": "/api/v1/user/counter",
 }
 PEERS = ("peer", "peer_quiet")  # bench/peer.py under uvicorn's defaults: access log on, off
+TRACED_ENDPOINTS = ("greeting", "list")  # also measured with tracing on (services.TRACED)
 GOAL = 1.3  # ours over the peer (access log on), on each endpoint
 
 
@@ -50,6 +51,8 @@ def _targets() -> dict[str, str]:
     for name, path in ENDPOINTS.items():
         targets[name] = path
         targets.update({f"{peer} {name}": path for peer in PEERS})
+        if name in TRACED_ENDPOINTS:
+            targets.update({f"{traced} {name}": path for traced in services.TRACED})
     return targets
 
 
@@ -116,8 +119,10 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
         raise BenchError(f"left behind after stopping: processes {left}, ports of {bound}")
     summary = report.summarise(rounds)
     report.compare_with_peers(summary, ENDPOINTS, PEERS)
+    tracing = report.tracing_cost(summary, TRACED_ENDPOINTS, services.TRACED)
     document = {
         **report.by_peer(summary, PEERS),
+        "tracing": tracing,
         "meta": meta(options, wrk, ports, state_dir, load_before[0], run.settings),
     }
     report.write_json(folder / "latest.json", document)
@@ -126,6 +131,11 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     print(report.table(summary, TARGETS))
     versus = ", ".join(f"{name} {summary[name]['vs_peer']:.2f}" for name in ENDPOINTS)
     print(f"\n--> vs peer (goal {GOAL}x at 1 worker): {versus}")
+    costs = ", ".join(
+        f"{name} {entry['sample_ratio']} {entry['vs_off']:.2f}"
+        for name, entry in ((key.split()[1], value) for key, value in tracing.items())
+    )
+    print(f"--> tracing on, requests/s over tracing off (sampling ratio): {costs}")
     print(f"--> wrote {folder / 'latest.json'} and {folder / 'latest.svg'}")
     return document
 
@@ -226,6 +236,10 @@ def meta(
         ),
         "baseline": f"python -m bench.baseline (through app.server.run: {server}, same options)",
         "peer": " ".join(services.peer_argv(ports.peer, options.workers, access_log=True)[2:]),
+        "traced": (
+            "python -m app as api, with TRACING=true, TRACING_SAMPLE_RATIO="
+            f"{services.TRACED} and OTLP to the bench's log server"
+        ),
         "peer_quiet": " ".join(
             services.peer_argv(ports.peer_quiet, options.workers, access_log=False)[2:]
         ),

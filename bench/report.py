@@ -53,6 +53,26 @@ def compare_with_peers(
             summary[name][f"vs_{peer}"] = round(ratio, 3)
 
 
+def tracing_cost(
+    summary: Mapping[str, dict[str, Any]], endpoints: Iterable[str], traced: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Each traced target's best requests/s over the untraced api's on the same endpoint, same
+    run: `{"traced greeting": {"sample_ratio": "1.0", "vs_off": 0.9, ...}}`."""
+    costs = {}
+    for name in endpoints:
+        for label, ratio in traced.items():
+            target = f"{label} {name}"
+            entry = summary[target]
+            costs[target] = {
+                "sample_ratio": ratio,
+                "vs_off": round(entry["rps"] / summary[name]["rps"], 3),
+                "rps": entry["rps"],
+                "p50_ms": entry["p50_ms"],
+                "p99_ms": entry["p99_ms"],
+            }
+    return costs
+
+
 def by_peer(summary: Mapping[str, dict[str, Any]], peers: Sequence[str]) -> dict[str, Any]:
     """The JSON's shape: the baseline and our endpoints by name, each peer's under its name."""
     document: dict[str, Any] = {name: entry for name, entry in summary.items() if " " not in name}

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
 
@@ -30,11 +30,15 @@ USER_COLUMNS = ("username", "email", "age", "mobile", "address")
 GREETING = {"message": "Hello, World!"}
 START_TIMEOUT = 90
 PROBE = "/api/v1/user/greeting"  # the peer has no /ready
+# The api again with tracing on (to the log server's OTLP receiver), at these sampling ratios.
+TRACED = {"traced": "1.0", "sampled": "0.1"}
 
 
 @dataclass(frozen=True)
 class Ports:
     api: int
+    traced: int  # the api with tracing on, every trace kept
+    sampled: int  # with tracing on, one trace in ten kept
     baseline: int
     peer: int
     peer_quiet: int
@@ -44,7 +48,7 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(7)))
+        return cls(*(free_port() for _ in range(len(fields(cls)))))
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -84,6 +88,7 @@ def start(stack: ExitStack, run: IsolatedRun, log_dir: Path, ports: Ports) -> No
     start_stores(launch, settings)
     prepare_database(env, settings)
     start_servers(launch, ports, settings.api_workers)
+    start_traced(launch, ports)
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
@@ -121,6 +126,25 @@ def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
     }
     for process, where in servers.items():
         url = f"http://127.0.0.1:{where}"
+        process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
+
+
+def start_traced(launch: Launch, ports: Ports) -> None:
+    """The api as above with tracing on, exporting every span it keeps to the log server (the
+    `make dev` receiver; a collector elsewhere costs the api the same: batching and sending run
+    on the SDK's thread)."""
+    endpoint = f"http://127.0.0.1:{ports.logserver}"
+    for name, ratio in TRACED.items():
+        port = getattr(ports, name)
+        process = launch(
+            f"api {name}",
+            [sys.executable, "-m", "app"],
+            API_PORT=str(port),
+            TRACING="true",
+            TRACING_SAMPLE_RATIO=ratio,
+            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+        )
+        url = f"http://127.0.0.1:{port}/ready"
         process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
 
 

@@ -8,6 +8,7 @@ import sys
 
 from core.context import request_id
 from core.settings import Settings, get_settings
+from core.tracing import SpanContextFilter
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.console import wants_colour
 from logserver.echo import EchoHandler
@@ -31,7 +32,7 @@ def configure_logging(component: str, settings: Settings | None = None) -> loggi
     with different ones it replaces them.
     """
     settings = settings or get_settings()
-    key = (component, _destination(settings), settings.log_level, _echo(settings))
+    key = (component, _destination(settings), settings.log_level, _echo(settings), settings.tracing)
     current = _installed.get("handlers")
     if isinstance(current, list) and _installed.get("key") == key:
         return current[0]  # type: ignore[no-any-return]
@@ -65,7 +66,7 @@ def direct_handler(logger: logging.Logger) -> LogServerHandler | None:
             if found is not None or type(handler) is not LogServerHandler:
                 return None
             for each in handler.filters:
-                if type(each) is not ContextFilter:
+                if not isinstance(each, ContextFilter):
                     return None
             found = handler
         current = current.parent if current.propagate else None
@@ -76,6 +77,13 @@ def announce(component: str, where: str) -> None:
     """A component's start-up line, `component: where`, straight to stderr: the first lines of
     its pane say where it listens, whether LOG_ECHO is on or not."""
     print(f"{component}: {where}", file=sys.stderr, flush=True)
+
+
+def flush_logging() -> None:
+    """Waits (a few seconds at most) until the records logged so far are delivered or spilled:
+    for a process about to leave by os._exit (a Celery prefork child)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def reset_logging() -> None:
@@ -135,7 +143,9 @@ def _build_handlers(component: str, settings: Settings) -> list[logging.Handler]
         echo = EchoHandler(component, stream, colour)
         echo.addFilter(_worth_echoing)
         handlers.append(echo)
-    context = ContextFilter({"request_id": request_id})
+    # With tracing on, records made in a span also carry its trace_id and span_id.
+    filter_class = SpanContextFilter if settings.tracing else ContextFilter
+    context = filter_class({"request_id": request_id})
     for handler in handlers:
         handler.addFilter(context)
     return handlers

@@ -49,9 +49,19 @@ class Settings(BaseSettings):
     api_reload: bool = True
     # The production server (dev's auto-reload and the debugger always use uvicorn).
     api_server: Literal["granian", "uvicorn"] = "granian"
-    # FastAPI's native OpenTelemetry (to the globally configured providers). Off, as nothing here
-    # configures them: on, it checks the providers on every request, ~8% of a greeting's time.
+    # FastAPI's native OpenTelemetry metrics and logs (to the globally configured providers), and
+    # its server spans even with TRACING off. Off: on, it checks the providers on every request.
     api_telemetry: bool = False
+
+    # Tracing (core.tracing): the api, worker and beat send spans by OTLP/HTTP to
+    # OTEL_EXPORTER_OTLP_ENDPOINT (the SDK reads that and the other standard OTEL_* variables
+    # itself). Unset: on when an OTLP endpoint is configured; `make dev` points it at the log
+    # server. TRACING_SAMPLE_RATIO: the share of new traces kept (a task follows its request's).
+    tracing: bool | None = None
+    tracing_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    # Read only to tell whether an endpoint is configured (OTEL_* excepted from "one class").
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
     # A request body over this gets a 413 before it is read whole.
     api_max_body_bytes: int = Field(1024 * 1024, ge=1)
 
@@ -138,6 +148,9 @@ class Settings(BaseSettings):
             object.__setattr__(self, "log_echo", self.environment == "dev")
         if self.api_docs is None:
             object.__setattr__(self, "api_docs", self.environment != "production")
+        if self.tracing is None:
+            endpoint = self.otel_exporter_otlp_traces_endpoint or self.otel_exporter_otlp_endpoint
+            object.__setattr__(self, "tracing", bool(endpoint))
         return self
 
     @model_validator(mode="after")

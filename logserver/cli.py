@@ -25,6 +25,7 @@ from logserver.server import ServerConfig, run
 from logserver.stats import render_stats, route_stats
 from logserver.storage import StorageConfig
 from logserver.tail import Follower, RecordFilter, backlog, printer, since_timestamp
+from logserver.waterfall import find_trace, render_waterfall
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
@@ -151,6 +152,7 @@ def ping(
 def tail(
     stream: Annotated[list[str] | None, typer.Option(help="Only this stream (repeatable).")] = None,
     request_id: Annotated[str | None, typer.Option(help="Only this request id.")] = None,
+    trace: Annotated[str | None, typer.Option(help="Only the records of this trace id.")] = None,
     level: Annotated[str | None, typer.Option(help="At least this level (INFO, ...).")] = None,
     component: Annotated[str | None, typer.Option(help="Only this component.")] = None,
     since: Annotated[str | None, typer.Option(help="Received in the last 90s/15m/1h/2d.")] = None,
@@ -164,7 +166,9 @@ def tail(
     every stream (or those given)."""
     base = directory
     try:
-        matches = RecordFilter(request_id=request_id, component=component, min_level=level)
+        matches = RecordFilter(
+            request_id=request_id, component=component, min_level=level, trace_id=trace
+        )
         cutoff = since_timestamp(since, datetime.now(UTC)) if since else ""
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
@@ -187,6 +191,31 @@ def _follow(follower: Follower, matches: RecordFilter, show: Callable[[Record], 
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+
+
+@cli.command("trace")
+def trace_command(
+    trace_or_request_id: Annotated[str, typer.Argument(help="A trace id or a request id.")],
+    slow_ms: Annotated[float, typer.Option(help="Mark spans at least this long.")] = 100.0,
+    since: Annotated[str | None, typer.Option(help="Received in the last 90s/15m/1h/2d.")] = None,
+    color: Annotated[ColourChoice, typer.Option(help="auto: on a terminal.")] = "auto",
+    directory: DirOption = DEFAULT_DIR,
+) -> None:
+    """Print one trace as a waterfall: its spans indented under their parents, with component,
+    start, duration (slow ones marked) and the log records made inside each."""
+    try:
+        cutoff = since_timestamp(since, datetime.now(UTC)) if since else ""
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    found = find_trace(records(directory, (), cutoff), trace_or_request_id.strip())
+    if found is None:
+        typer.echo(
+            f"error: no spans stored for trace or request id {trace_or_request_id!r} in "
+            f"{directory} (is tracing on? spans come within a few seconds)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(render_waterfall(found, slow_ms, wants_colour(color, sys.stdout)), color=True)
 
 
 @cli.command()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# Imported here, not by the first connect: socket.getaddrinfo imports it on its first str host,
+# on the shipper's thread. A process that forks then (granian spawning its workers right after
+# its first record) left the child with that module's import lock held by a thread it does not
+# have, and the child hung on its first `import encodings.idna` (requests does; seen in a
+# worker's stack dump, one start in about twelve under load).
+import encodings.idna  # noqa: F401
 import select
 import socket
 from typing import Any

@@ -49,7 +49,13 @@ OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b
 STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
 EXCEPTION_COLOUR = "\x1b[31m"
 # Shown in their own place on the line; a record without a message shows the rest as JSON.
-SHOWN_ELSEWHERE = {"ts", "level", "component", "stream", "logger", "message", "request_id", "exc"}
+SHOWN_ELSEWHERE = {
+    "ts", "level", "component", "stream", "logger", "message", "request_id", "exc", "trace_id",
+    "span_id",
+}  # fmt: skip
+# An access record's trace id is shown by its first characters (`trace=4bf92f35`): enough to
+# copy into `logserver trace`, which also takes the request id.
+SHORT_TRACE_ID = 8
 # What a record could carry to move the cursor, recolour or clear a terminal, or reorder what it
 # shows, as text: C0 controls (`\x1b`), DEL and C1 controls (`\u009b`, a CSI on its own), and the
 # bidirectional controls (`\u202e`). The C1 and bidi forms are JSON escapes, so a JSON line stays
@@ -78,19 +84,19 @@ def render(doc: Mapping[str, Any], colour: bool = False) -> str:
     component = inert(str(doc.get("component") or doc.get("peer") or "-"))
     rid = doc.get("request_id")
     parts = [
-        _paint(DIM, _clock(doc), colour),
-        _paint(LEVEL_COLOURS.get(level.upper(), ""), f"{level:<7}", colour),
-        _paint(component_colour(component), f"{component:<9}", colour),
+        paint(DIM, _clock(doc), colour),
+        paint(LEVEL_COLOURS.get(level.upper(), ""), f"{level:<7}", colour),
+        paint(component_colour(component), f"{component:<9}", colour),
         _body(doc, colour),
     ]
     if rid:
-        parts.append(_paint(DIM, f"[{inert(str(rid))}]", colour))
+        parts.append(paint(DIM, f"[{inert(str(rid))}]", colour))
     line = " ".join(parts)
     for key in ("exc", "stack"):
         if doc.get(key):
             text = inert(str(doc[key]).rstrip("\n"), multiline=True)
             indented = "\n".join(TRACEBACK_INDENT + row for row in text.split("\n"))
-            line += "\n" + _paint(EXCEPTION_COLOUR, indented, colour)
+            line += "\n" + paint(EXCEPTION_COLOUR, indented, colour)
     return line
 
 
@@ -130,9 +136,11 @@ def _access(doc: Mapping[str, Any], colour: bool) -> str:
     status: int = doc["status"]
     duration = doc.get("duration_ms")
     took = f" {duration:.2f}ms" if isinstance(duration, int | float) else ""
-    painted = _paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
-    return f"{inert(str(doc['method']))} {inert(str(doc.get('path', '-')))} {painted}{took}"
+    painted = paint(STATUS_COLOURS.get(status // 100, ""), str(status), colour)
+    trace_id = doc.get("trace_id")
+    traced = f" trace={inert(str(trace_id)[:SHORT_TRACE_ID])}" if trace_id else ""
+    return f"{inert(str(doc['method']))} {inert(str(doc.get('path', '-')))} {painted}{took}{traced}"
 
 
-def _paint(code: str, text: str, colour: bool) -> str:
+def paint(code: str, text: str, colour: bool) -> str:
     return f"{code}{text}{RESET}" if colour and code else text

@@ -23,6 +23,7 @@ from typing import cast
 
 import orjson
 
+from logserver import receiver
 from logserver.ledger import Ledger, Snapshot
 from logserver.protocol import Counts, LineParser, error_line
 from logserver.retention import Retention
@@ -149,8 +150,13 @@ class LogServer:
         parser = LineParser(peer, self.ledger.marks, self._streams, self.clock, self._owners)
         conn = self._connections[_current_task()] = Peer(parser, writer)
         try:
-            if self.config.token is None or await self._authenticate(reader, writer, peer):
-                await self._receive(reader, conn)
+            first = await self._first_chunk(reader)
+            if receiver.speaks_http(first):
+                await receiver.serve(first, reader, writer, self.config.token, self._storer(conn))
+            elif self.config.token is None:
+                await self._receive(reader, conn, first)
+            elif (rest := await self._authenticate(reader, writer, peer, first)) is not None:
+                await self._receive(reader, conn, rest)
         except ConnectionError:
             pass
         except TimeoutError:
@@ -180,24 +186,49 @@ class LogServer:
         with suppress(ConnectionError):
             await writer.wait_closed()
 
-    async def _authenticate(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
-    ) -> bool:
-        assert self.config.token is not None
+    async def _first_chunk(self, reader: asyncio.StreamReader) -> bytes:
+        """What the client sends first: HTTP (OTLP, logserver.receiver) or JSON lines. With a
+        token, it must come within the time the token has to."""
+        if self.config.token is None:
+            return await asyncio.wait_for(reader.read(CHUNK_BYTES), self.config.idle_seconds)
         try:
-            doc = orjson.loads(await asyncio.wait_for(reader.readline(), AUTH_TIMEOUT_SECONDS))
+            return await asyncio.wait_for(reader.read(CHUNK_BYTES), AUTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return b""  # refused as a wrong token
+
+    def _storer(self, conn: Peer) -> receiver.Store:
+        async def store(records: list[dict[str, object]]) -> None:
+            await self._ingest(conn, b"".join(orjson.dumps(doc) + b"\n" for doc in records))
+
+        return store
+
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str, first: bytes
+    ) -> bytes | None:
+        """What came after a valid token line, or None (the client was refused)."""
+        assert self.config.token is not None
+        line, newline, rest = first.partition(b"\n")
+        try:
+            if first and not newline:
+                line += await asyncio.wait_for(reader.readline(), AUTH_TIMEOUT_SECONDS)
+            doc = orjson.loads(line)
             token = doc.get("auth") if isinstance(doc, dict) else None
         except (TimeoutError, ValueError):
             token = None
         expected = self.config.token.encode()
         if isinstance(token, str) and hmac.compare_digest(token.encode(), expected):
-            return True
+            return rest
         log.warning("refused %s: no valid token on the first line", peer)
         writer.write(error_line('token required: send {"auth": "<token>"} first'))
         await writer.drain()
-        return False
+        return None
 
-    async def _receive(self, reader: asyncio.StreamReader, conn: Peer) -> None:
+    async def _receive(self, reader: asyncio.StreamReader, conn: Peer, first: bytes) -> None:
+        if first:
+            conn.idle = False
+            await self._ingest(conn, first)
+        elif reader.at_eof():
+            return
         while not self._stopping:
             conn.idle = True
             data = await asyncio.wait_for(reader.read(CHUNK_BYTES), self.config.idle_seconds)

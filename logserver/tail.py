@@ -35,6 +35,7 @@ class RecordFilter:
     request_id: str | None = None
     component: str | None = None
     min_level: str | None = None
+    trace_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_level is not None and self.min_level.upper() not in LEVELS:
@@ -44,6 +45,8 @@ class RecordFilter:
         if self.request_id is not None and doc.get("request_id") != self.request_id:
             return False
         if self.component is not None and doc.get("component") != self.component:
+            return False
+        if self.trace_id is not None and doc.get("trace_id") != self.trace_id.lower():
             return False
         if self.min_level is not None:
             level = LEVELS.get(str(doc.get("level", "")).upper(), 0)

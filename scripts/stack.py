@@ -41,7 +41,25 @@ def environment(settings: Settings) -> dict[str, str]:
         env[name.upper()] = str(settings.port(name))
     # The effective Redis password (generated, or set), for the readiness probe's AUTH.
     env["REDIS_PASSWORD"] = settings.secret("redis_password") or ""
+    env.update(tracing_environment(settings, env))
     return env
+
+
+def tracing_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """Tracing on, to the log server's OTLP receiver (logserver.receiver), unless the caller
+    points OTLP elsewhere or sets TRACING=false; spans are sent every half second, so a trace
+    is readable (`logserver trace`) right after its request."""
+    if "OTEL_EXPORTER_OTLP_ENDPOINT" in env or "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in env:
+        return {}
+    host = settings.logserver_host
+    added = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{host}:{settings.port('logserver_port')}",
+        "OTEL_BSP_SCHEDULE_DELAY": env.get("OTEL_BSP_SCHEDULE_DELAY", "500"),
+    }
+    token = settings.logserver_token_value
+    if token:
+        added["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer%20{token}"
+    return added
 
 
 def up_environment(settings: Settings, tui: bool) -> dict[str, str]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, current_app, signals
+from celery.concurrency import get_implementation, prefork
 
 from core.celery_client import create_client, settings_of
-from core.logging import announce, configure_logging
+from core.logging import announce, configure_logging, flush_logging
 from core.settings import Settings, get_settings
+from core.tracing import flush_tracing, setup_tracing
 from worker import heartbeat, readiness, request_ids
 from worker.schedule import DEFAULT_SCHEDULE, schedule_file
 
@@ -107,6 +109,13 @@ def _connect_signals() -> None:
     signals.beat_init.connect(_beat_starting, weak=False, dispatch_uid=__name__ + ".beat")
     signals.worker_ready.connect(_worker_ready, weak=False, dispatch_uid=__name__ + ".ready")
     signals.worker_shutdown.connect(_worker_stopping, weak=False, dispatch_uid=__name__ + ".stop")
+    # Tracing, set up in each prefork child (and in the one process of another pool); spans
+    # and log records flushed when a child exits: it leaves by os._exit, past the exit hooks.
+    signals.worker_init.connect(_trace_other_pools, weak=False, dispatch_uid=__name__ + ".trace")
+    signals.worker_process_init.connect(_trace_child, weak=False, dispatch_uid=__name__ + ".child")
+    signals.worker_process_shutdown.connect(
+        _flush_child, weak=False, dispatch_uid=__name__ + ".flush"
+    )
 
 
 def _leave_logging_alone(**_: Any) -> None:
@@ -122,8 +131,24 @@ def _worker_starting(instance: Any, **_: Any) -> None:
 def _beat_starting(sender: Any, **_: Any) -> None:
     # Sent once beat has opened its schedule: only "beat: Starting..." is logged before.
     settings = settings_of(sender.app)
+    # Each task beat queues is the root of its own trace (its publish span).
+    setup_tracing("beat", settings)
     configure_logging("beat", settings)
     heartbeat.start(settings, "beat")
+
+
+def _trace_other_pools(sender: Any, **_: Any) -> None:
+    if not issubclass(get_implementation(sender.pool_cls), prefork.TaskPool):
+        setup_tracing("worker", settings_of(sender.app))
+
+
+def _trace_child(**_: Any) -> None:
+    setup_tracing("worker", settings_of(current_app))
+
+
+def _flush_child(**_: Any) -> None:
+    flush_tracing()
+    flush_logging()
 
 
 def _worker_ready(sender: Any, **_: Any) -> None:

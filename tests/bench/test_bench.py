@@ -23,6 +23,8 @@ from tests.support.tiers import unavailable
 TARGETS = ("baseline", "greeting", "list", "counter")
 ENDPOINTS = TARGETS[1:]
 PEERS = ("peer", "peer_quiet")
+TRACED = {"traced": "1.0", "sampled": "0.1"}  # the api with tracing on, by sampling ratio
+TRACED_ENDPOINTS = ("greeting", "list")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def tiny_run() -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=240,
         check=False,
     )
     yield result, state_dir / "bench" / "tiny"
@@ -88,7 +90,26 @@ def test_summary_keeps_each_targets_best_round_and_divides_by_the_baselines(
         assert entry["ratio"] == pytest.approx(entry["rps"] / report["baseline"]["rps"], abs=2e-3)
     chart = (output / "latest.svg").read_text()
     # The background and one bar per target: the baseline, and each endpoint, ours and the peers'.
-    assert chart.count("<rect") == 1 + 1 + len(ENDPOINTS) * (1 + len(PEERS))
+    assert chart.count("<rect") == (
+        1 + 1 + len(ENDPOINTS) * (1 + len(PEERS)) + len(TRACED_ENDPOINTS) * len(TRACED)
+    )
+
+
+def test_tracing_on_is_measured_against_tracing_off_in_the_same_run(
+    tiny_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result = tiny_run[0]
+    report = report_of(tiny_run)
+    for name in TRACED_ENDPOINTS:
+        for label, ratio in TRACED.items():
+            entry = report["tracing"][f"{label} {name}"]
+            assert entry["sample_ratio"] == ratio and entry["rps"] > 0, entry
+            assert entry["vs_off"] == pytest.approx(entry["rps"] / report[name]["rps"], abs=2e-3)
+            assert f"| {label} {name} |" in result.stdout
+    assert "tracing on, requests/s over tracing off" in result.stdout
+    # The traced apis sent their spans to the bench's log server (its OTLP receiver).
+    spans = list((tiny_run[1] / "state" / "logs" / "spans").glob("*.jsonl"))
+    assert spans and any("/api/v1/user/greeting" in path.read_text() for path in spans)
 
 
 def test_each_endpoint_is_compared_with_the_peer_measured_in_the_same_run(

@@ -29,6 +29,10 @@ def test_an_access_record_reads_method_path_status_duration() -> None:
     }
     line = render(doc)
     assert line == "02:36:23.123 INFO    api       GET /api/v1/user/greeting 200 0.52ms [5f0c]"
+    traced = {**doc, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+    assert render(traced) == (
+        "02:36:23.123 INFO    api       GET /api/v1/user/greeting 200 0.52ms trace=4bf92f35 [5f0c]"
+    )
 
 
 def test_an_app_record_has_its_logger_and_its_traceback_in_full_indented() -> None:

@@ -116,8 +116,10 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
         )
         assert queued.status_code == 202, queued.text
 
+    # The stack traces (scripts/stack.py): the line ends with the short trace id to copy.
     access_line = re.compile(
-        rf"^\S+ INFO    api       GET /api/v1/user/greeting 200 [\d.]+ms \[{greeting}\]$"
+        rf"^\S+ INFO    api       GET /api/v1/user/greeting 200 [\d.]+ms trace=[0-9a-f]{{8}} "
+        rf"\[{greeting}\]$"
     )
     wait_for(
         lambda: any(access_line.match(line) for line in pane(settings, "api")),
