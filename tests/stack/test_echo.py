@@ -56,8 +56,14 @@ def stored(settings: Settings, component: str) -> list[str]:
     return [
         render(doc)
         for doc in records(settings.logs_dir)
-        if doc.get("component") == component and not _passed_probe(doc)
+        if doc.get("component") == component
+        and doc.get("stream") not in TRACE_STREAMS
+        and not _passed_probe(doc)
     ]
+
+
+# Spans (and OTLP logs) the log server receives over OTLP: stored, never echoed in a pane.
+TRACE_STREAMS = ("spans", "otlp")
 
 
 def _passed_probe(doc: dict[str, object]) -> bool:
