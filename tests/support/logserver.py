@@ -94,8 +94,12 @@ class LogServerProcess(_LogServerUnderTest):
             self.log_dir,
             stop_signal=signal.SIGTERM,
         )
-        self.service.__enter__()
-        self.service.wait_until(self.answers, timeout)
+        self.service.start()
+        try:
+            self.service.wait_until(self.answers, timeout)
+        except BaseException:
+            self.service.stop()  # the caller's `finally` is not entered when start() fails
+            raise
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Stops the server; returns its exit code."""
@@ -127,9 +131,15 @@ class InProcessLogServer(_LogServerUnderTest):
         check_config(config)
         self._thread = threading.Thread(target=self._serve, args=(config,), name="logserver")
         self._thread.start()
-        wait_for(lambda: self.answers() or not self._thread_alive(), timeout, "the log server")
+        try:
+            wait_for(lambda: self.answers() or not self._thread_alive(), timeout, "the log server")
+        except BaseException:
+            self.close()  # the caller's `finally` is not entered when start() fails
+            raise
         if not self._thread_alive():
-            raise AssertionError(f"the log server stopped at start: {self._error!r}")
+            raise AssertionError(f"the log server stopped at start: {self._error!r}") from (
+                self._error
+            )
 
     def _serve(self, config: ServerConfig) -> None:
         async def main() -> None:
@@ -138,7 +148,7 @@ class InProcessLogServer(_LogServerUnderTest):
 
         try:
             asyncio.run(main())
-        except BaseException as error:  # reported by stop()
+        except BaseException as error:  # stop() reports it, close() raises it
             self._error = error
 
     def _thread_alive(self) -> bool:
@@ -154,5 +164,9 @@ class InProcessLogServer(_LogServerUnderTest):
         return 0 if self._error is None else 1
 
     def close(self) -> None:
+        """Stops the server if it still runs, and fails if it ever stopped on an error (a crash
+        while serving or flushing), so that no test passes over a server that broke."""
         if self._thread_alive():
             self.stop()
+        if self._error is not None:
+            raise AssertionError(f"the log server failed: {self._error!r}") from self._error

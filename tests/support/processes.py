@@ -8,9 +8,9 @@ import socket
 from pathlib import Path
 
 from scripts.ports import free_port, port_is_bound
-from scripts.supervise import Supervised, processes_with_env, wait_for
+from scripts.supervise import Supervised, group_command_lines, processes_with_env, wait_for
 
-__all__ = ["free_port", "port_is_bound", "processes_with_env", "wait_for"]
+__all__ = ["free_port", "group_command_lines", "port_is_bound", "processes_with_env", "wait_for"]
 
 
 class ServiceProcess(Supervised):
