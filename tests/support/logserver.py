@@ -101,10 +101,18 @@ class LogServerProcess(_LogServerUnderTest):
             self.service.stop()  # the caller's `finally` is not entered when start() fails
             raise
 
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
-        """Stops the server; returns its exit code."""
+    @property
+    def pid(self) -> int:
+        assert self.service is not None
+        return self.service.pid
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20, resume: bool = False) -> int:
+        """Stops the server; returns its exit code. `resume`: it was frozen (SIGSTOP), and gets
+        SIGCONT right after the signal, so that it handles that first."""
         assert self.service is not None and self.service.process is not None
         self.service.process.send_signal(signum)
+        if resume:
+            self.service.process.send_signal(signal.SIGCONT)
         return self.service.process.wait(timeout)
 
     def output(self) -> str:
