@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 
 import pytest
 
-from tests.support.paths import DEV
-
-
-def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [DEV, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.processes import run_dev
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import httpx2 as httpx
 import pytest
 from pydantic import SecretStr
 
 from core.settings import Settings
 from scripts.components import flower_credentials
 from scripts.launch import LaunchError
+from scripts.probes import http_status
 from tests.support.paths import DEV
 from tests.support.processes import (
     ServiceProcess,
@@ -18,13 +18,6 @@ from tests.support.processes import (
 )
 
 FLOWER_SECONDS = 30
-
-
-def status(port: int, path: str, auth: tuple[str, str] | None = None) -> int:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}{path}", auth=auth, timeout=2).status_code
-    except httpx.TransportError:
-        return 0
 
 
 def test_flower_answers_on_loopback_behind_basic_auth(
@@ -38,12 +31,13 @@ def test_flower_answers_on_loopback_behind_basic_auth(
         "FLOWER_PASSWORD": "s3cret",
     }
     log_dir = worker_settings.state_dir / "test-logs"
+    url = f"http://127.0.0.1:{port}"
     with ServiceProcess("flower", [DEV, "run", "flower"], env, log_dir) as flower:
-        flower.wait_until(lambda: status(port, "/healthcheck") == 200, timeout=FLOWER_SECONDS)
+        flower.wait_until(lambda: http_status(f"{url}/healthcheck") == 200, timeout=FLOWER_SECONDS)
         assert listening_addresses(port) == ["127.0.0.1"]
-        assert status(port, "/") == 401
-        assert status(port, "/", ("admin", "wrong")) == 401
-        assert status(port, "/", ("admin", "s3cret")) == 200
+        assert http_status(url) == 401
+        assert http_status(url, ("admin", "wrong")) == 401
+        assert http_status(url, ("admin", "s3cret")) == 200
         # Every process of Flower's group (dev, the exec'd Flower, anything it forks): the
         # password reaches Flower through its environment, never a command line.
         command_lines = group_command_lines(flower.pid)
