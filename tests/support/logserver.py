@@ -165,6 +165,9 @@ class InProcessLogServer(_LogServerUnderTest):
     def stop(self, timeout: float = 20) -> int:
         """Stops the server; 0 once it stopped cleanly, as the program's exit code would be."""
         assert self._thread is not None
+        # Its loop and stop event exist from the thread's first step: wait for them, as a start
+        # that timed out may stop it before that.
+        wait_for(lambda: self._stop is not None or not self._thread_alive(), timeout, "its loop")
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
