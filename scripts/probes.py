@@ -4,6 +4,7 @@ False rather than an error while it does not); the bench and the tests poll them
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -29,9 +30,24 @@ def get(url: str, timeout: float = 5) -> tuple[int, Any]:
         return 0, None
 
 
+def http_status(url: str, auth: tuple[str, str] | None = None, timeout: float = 2) -> int:
+    """The status GET url answers, with basic auth when given (0 when nothing answers)."""
+    request = urllib.request.Request(url)
+    if auth is not None:
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
 def http_ok(url: str) -> bool:
     """Whether GET url answers 200."""
-    return get(url, timeout=2)[0] == 200
+    return http_status(url) == 200
 
 
 def postgres_ready(settings: Settings) -> bool:

@@ -142,6 +142,19 @@ def group_alive(pgid: int) -> bool:
     return any(fields[2] == str(pgid) and fields[0] != "Z" for fields in _stats().values())
 
 
+def group_command_lines(pgid: int) -> list[list[str]]:
+    """The command lines (argv) of the live members of process group `pgid`."""
+    found = []
+    for pid, fields in _stats().items():
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            try:
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            found.append([part.decode(errors="replace") for part in raw.split(b"\0") if part])
+    return found
+
+
 def _stats() -> dict[int, list[str]]:
     """Per live pid, the fields of /proc/PID/stat after the command name: state, ppid, pgrp ..."""
     found = {}

@@ -92,7 +92,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
-    """A real log server, in this process on its own loop thread, storing under tmp_path/logs."""
+    """A real log server, in this process on its own loop thread, storing under tmp_path/logs;
+    the test fails if the server did not stop cleanly (drained, flushed, no error)."""
     with InProcessLogServer(tmp_path / "logs") as server:
         yield server
 

@@ -1,29 +1,41 @@
 """`dev run api` in dev: an edit under app/ restarts the server (forked by app/reloader.py),
-and the new server runs the code as it now is on disk."""
+and the new server runs the code as it now is on disk.
+
+The api runs from a copy of the project's packages: `dev` (scripts.dev, imported from the
+copy, since Python puts the working directory first) works at the copy's root, where `python -m
+app` imports the copy's app. The test edits the copy, so the checkout stays untouched even when
+the run is killed midway."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
-
-import httpx2 as httpx
 
 from core.settings import ROOT
 from scripts.isolated import isolated_run
+from scripts.probes import get
 from scripts.supervise import server_pids
-from tests.support.paths import DEV
 from tests.support.processes import ServiceProcess
 
-ROUTE = ROOT / "app" / "api" / "routes" / "benchmark.py"
+PACKAGES = ("app", "core", "logserver", "worker", "scripts", "sql")
+DEV_RUN_API = [sys.executable, "-c", "from scripts.dev import main; main()", "run", "api"]
+ROUTE = Path("app", "api", "routes", "benchmark.py")
 GREETING = b'message = f"Hello, {name}!"'
 RELOAD_SECONDS = 30
 
 
 def greeting(port: int) -> str | None:
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/user/greeting", timeout=2)
-    except httpx.HTTPError:
-        return None
-    return str(response.json()["message"]) if response.status_code == 200 else None
+    status, body = get(f"http://127.0.0.1:{port}/api/v1/user/greeting", timeout=2)
+    return str(body["message"]) if status == 200 else None
+
+
+def project_copy(where: Path) -> Path:
+    """A copy of the project's packages (not its venv or state) under `where`."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, where / package, ignore=ignore)
+    return where
 
 
 def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: Path) -> None:
@@ -31,20 +43,20 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
         tmp_path / "state", environment="dev", api_reload="true", logserver_enabled="false"
     )
     port, env = run.settings.port("api_port"), run.env
-    original = ROUTE.read_bytes()
+    project = project_copy(tmp_path / "project")
+    route = project / ROUTE
+    original = route.read_bytes()
     assert GREETING in original
-    with ServiceProcess("api-reload", [DEV, "run", "api"], env, tmp_path) as api:
+    with ServiceProcess("api-reload", DEV_RUN_API, env, tmp_path, cwd=project) as api:
         api.wait_until(lambda: greeting(port) == "Hello, World!", 60)
         first = server_pids(api.pid)
-        try:
-            ROUTE.write_bytes(original.replace(GREETING, b'message = f"Hello again, {name}!"'))
-            api.wait_until(
-                lambda: greeting(port) == "Hello again, World!",
-                RELOAD_SECONDS,
-                "to serve the edited route",
-            )
-        finally:
-            ROUTE.write_bytes(original)
+        route.write_bytes(original.replace(GREETING, b'message = f"Hello again, {name}!"'))
+        api.wait_until(
+            lambda: greeting(port) == "Hello again, World!",
+            RELOAD_SECONDS,
+            "to serve the edited route",
+        )
+        route.write_bytes(original)
         api.wait_until(
             lambda: greeting(port) == "Hello, World!",
             RELOAD_SECONDS,
@@ -56,11 +68,11 @@ def test_an_edit_reloads_the_api_and_the_new_server_runs_the_new_code(tmp_path: 
     assert "Reloader holds" in log, log  # the second server was forked with the libraries loaded
     assert log.count('"message":"Started server process') == 3, log
     libraries = (tmp_path / "state" / "run" / "api-libraries.txt").read_text().split()
-    project = {"core", "app", "worker", "logserver", "scripts"}
-    assert "fastapi" in libraries and not project & {name.split(".")[0] for name in libraries}
+    packages = {"core", "app", "worker", "logserver", "scripts"}
+    assert "fastapi" in libraries and not packages & {name.split(".")[0] for name in libraries}
 
     # The next run loads that list before its first server.
-    with ServiceProcess("api-restart", [DEV, "run", "api"], env, tmp_path) as again:
+    with ServiceProcess("api-restart", DEV_RUN_API, env, tmp_path, cwd=project) as again:
         again.wait_until(lambda: greeting(port) == "Hello, World!", 60)
         assert again.stop() == 0
     assert f"Reloader loaded {len(libraries)} library modules" in again.output(), again.output()

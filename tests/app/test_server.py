@@ -6,23 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from logserver.reader import records
+from scripts.probes import http_ok
 from scripts.supervise import server_pids
 from tests.support.logserver import InProcessLogServer
 from tests.support.processes import ServiceProcess, free_port, wait_for
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def _production_env(
@@ -56,9 +48,9 @@ def test_production_server_serves_logs_each_request_and_stops_cleanly(
     env = _production_env(server, workers, port, tmp_path, logserver.port)
     api = ServiceProcess("api", [sys.executable, "-m", "app"], env, tmp_path, signal.SIGTERM)
     with api:
-        api.wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health"), 60, "/health")
+        api.wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 60, "/health")
         for _ in range(20):
-            assert _answers(f"http://127.0.0.1:{port}/health")
+            assert http_ok(f"http://127.0.0.1:{port}/health")
 
         def logged() -> list[dict[str, object]]:
             return [doc for doc in records(logserver.base, ["access"]) if doc["path"] == "/health"]
@@ -77,9 +69,9 @@ def test_granian_replaces_a_worker_that_died(tmp_path: Path, logserver: InProces
     env = _production_env("granian", 1, port, tmp_path, logserver.port)
     with ServiceProcess("api", [sys.executable, "-m", "app"], env, tmp_path, signal.SIGTERM) as api:
         health = f"http://127.0.0.1:{port}/health"
-        api.wait_until(lambda: _answers(health), 60, "/health")
+        api.wait_until(lambda: http_ok(health), 60, "/health")
         (worker,) = server_pids(api.pid)
         os.kill(worker, signal.SIGKILL)
         wait_for(lambda: server_pids(api.pid) - {worker} != set(), 30, "a new worker")
-        api.wait_until(lambda: _answers(health), 30, "/health from the new worker")
+        api.wait_until(lambda: http_ok(health), 30, "/health from the new worker")
         assert api.stop(timeout=20) == 0, api.tail()

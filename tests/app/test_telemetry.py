@@ -32,6 +32,7 @@ print(len(exporter.get_finished_spans()))
 """
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("setting", "traced"), [(None, False), ("false", False), ("true", True)])
 def test_requests_are_traced_only_when_api_telemetry_is_on(
     setting: str | None, traced: bool

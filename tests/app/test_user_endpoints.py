@@ -6,6 +6,10 @@ import math
 
 from fastapi.testclient import TestClient
 
+from app.main import create_app
+from scripts.isolated import IsolatedRun
+from tests.support.processes import free_port
+
 
 def create_users(client: TestClient, count: int) -> list[int]:
     ids = []
@@ -19,13 +23,21 @@ def create_users(client: TestClient, count: int) -> list[int]:
     return ids
 
 
-def test_greeting_answers_without_io(client: TestClient) -> None:
-    response = client.get("/api/v1/user/greeting")
-    assert response.status_code == 200
-    assert response.json() == {"message": "Hello, World!"}
-    assert client.get("/api/v1/user/greeting", params={"name": "Ada"}).json() == {
-        "message": "Hello, Ada!"
-    }
+def test_greeting_answers_without_io(session_run: IsolatedRun) -> None:
+    """The greeting answers from an app whose Postgres and Redis ports have nothing behind
+    them, where the endpoints that do I/O are 503s."""
+    nowhere = session_run.settings.model_copy(
+        update={"postgres_port": free_port(), "redis_port": free_port()}
+    )
+    with TestClient(create_app(nowhere), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/user/greeting")
+        assert response.status_code == 200
+        assert response.json() == {"message": "Hello, World!"}
+        assert client.get("/api/v1/user/greeting", params={"name": "Ada"}).json() == {
+            "message": "Hello, Ada!"
+        }
+        assert client.get("/api/v1/user/list").status_code == 503
+        assert client.get("/api/v1/user/counter").status_code == 503
 
 
 def test_list_pages_with_a_correct_total(client: TestClient) -> None:

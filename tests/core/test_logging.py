@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from core.logging import direct_handler
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.echo import EchoHandler
 from logserver.records import ContextFilter
+from tests.support.console import record_line
 from tests.support.processes import free_port
 
 PROGRAM = """
@@ -33,7 +33,7 @@ except KeyError:
     log.exception("it failed")
 logging.shutdown()
 """
-RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (\w+) +worker +tests\.logging: (.*)$")
+RECORD = record_line(r"(\w+) +worker +tests\.logging: (.*)")
 
 
 def _run(tmp_path: Path, **settings: str) -> list[str]:
@@ -59,6 +59,7 @@ def _spilled(tmp_path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in spill.read_bytes().splitlines()]
 
 
+@pytest.mark.fast
 def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev")
     shown = [match.groups() for match in map(RECORD.match, stderr) if match]
@@ -72,6 +73,7 @@ def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path:
     assert "KeyError: 'missing'" in str(kept[1]["exc"])
 
 
+@pytest.mark.fast
 def test_without_the_log_server_json_goes_to_stderr_and_nothing_is_echoed(
     tmp_path: Path,
 ) -> None:
@@ -81,6 +83,7 @@ def test_without_the_log_server_json_goes_to_stderr_and_nothing_is_echoed(
     assert not any(RECORD.match(line) for line in stderr)
 
 
+@pytest.mark.fast
 def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -> None:
     production = {"ENVIRONMENT": "production", "POSTGRES_PASSWORD": "p", "LOGSERVER_TOKEN": "t"}
     for settings in (production, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
@@ -90,6 +93,7 @@ def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -
         assert [doc["message"] for doc in _spilled(tmp_path)][-2:] == ["plain 1", "it failed"]
 
 
+@pytest.mark.fast
 def test_colour_always_colours_the_echo(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev", LOG_COLOR="always")
     assert any("\x1b[32mINFO" in line for line in stderr)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
+from scripts.supervise import wait_for
 from tests.debug.dap import DapClient
 
 INITIALIZE = {
@@ -82,15 +82,20 @@ def stopped_frame(
     sessions: list[DapClient], timeout: float = 30
 ) -> tuple[DapClient, dict[str, Any], dict[str, Any]]:
     """Waits for `stopped` in any session: that session, its top frame, and its locals by name."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found: list[tuple[DapClient, dict[str, Any]]] = []
+
+    def stopped() -> bool:
         for client in sessions:
             try:
-                stopped = client.wait_for("stopped", timeout=0.2)
+                found.append((client, client.wait_for("stopped", timeout=0.2)))
+                return True
             except TimeoutError:
                 continue
-            return (client, *_top_frame(client, stopped["body"]["threadId"]))
-    raise TimeoutError("no session stopped at a breakpoint")
+        return False
+
+    wait_for(stopped, timeout, "a session to stop at a breakpoint")
+    client, event = found[0]
+    return (client, *_top_frame(client, event["body"]["threadId"]))
 
 
 def _top_frame(client: DapClient, thread_id: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -11,6 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from core.settings import ROOT
+from scripts.probes import http_ok
 from tests.debug.dap import DapClient
 from tests.debug.sessions import (
     attach,
@@ -40,15 +41,8 @@ def debugged_api() -> Iterator[tuple[int, int]]:
         "DEBUG": "",
     }
     with ServiceProcess("api-debug", [DEV, "run", "api", "--debug"], env, log_dir) as api:
-        api.wait_until(lambda: _answers(api_port), timeout=60)
+        api.wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), timeout=60)
         yield api_port, debug_port
-
-
-def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def greet_in_background(port: int) -> tuple[threading.Thread, list[httpx.Response]]:

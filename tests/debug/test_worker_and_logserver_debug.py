@@ -17,7 +17,7 @@ from tests.debug.sessions import (
 )
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess, free_port, listening_addresses, wait_for
-from tests.support.services import empty_redis, settings_env
+from tests.support.services import own_redis_databases, redis_env, settings_env
 from worker.celery_app import create_celery
 
 TASKS = ROOT / "worker" / "tasks.py"
@@ -35,10 +35,18 @@ def test_breakpoint_in_a_task_hits_in_the_debugged_worker(
     service_overrides: dict[str, str],
 ) -> None:
     debug_port = free_port()
-    env = settings_env({**service_overrides, "DEBUG_PORT_WORKER": str(debug_port)})
+    # Redis databases of its own: only this test's task may reach the breakpoint, and the
+    # session's worker (tests/worker) never takes it.
+    with own_redis_databases(services) as own:
+        env = settings_env(
+            {**service_overrides, **redis_env(own), "DEBUG_PORT_WORKER": str(debug_port)}
+        )
+        _hit_the_breakpoint_in_a_task(own, env, debug_port)
+
+
+def _hit_the_breakpoint_in_a_task(settings: Settings, env: dict[str, str], debug_port: int) -> None:
     line = line_of(TASKS, 'return "pong"')
-    empty_redis(services)  # only this test's task may reach the breakpoint
-    celery = create_celery(services)
+    celery = create_celery(settings)
     worker = ServiceProcess(
         "worker-debug", [DEV, "run", "worker", "--debug", "--wait"], env, log_dir(), stop_signal=15
     )

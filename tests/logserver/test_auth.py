@@ -33,6 +33,7 @@ def refused_start(directory: Path, *options: str) -> list[str]:
     return result.stderr.strip().splitlines()
 
 
+@pytest.mark.fast
 def test_binding_beyond_loopback_without_a_token_fails_clearly(tmp_path: Path) -> None:
     assert refused_start(tmp_path, "--host", "0.0.0.0") == [
         "error: logserver: binding 0.0.0.0 (beyond loopback) needs a token: set LOGSERVER_TOKEN "
@@ -76,6 +77,7 @@ def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
     assert probe_main(["127.0.0.1", str(server.port)]) == 1
 
 
+@pytest.mark.fast
 def test_an_unusable_log_folder_fails_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
     assert refused_start(tmp_path / "taken" / "logs") == [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import select
 import subprocess
 import sys
@@ -18,19 +17,17 @@ from logserver.cli import main
 from logserver.protocol import timestamp
 from logserver.retention import compress_file
 from logserver.tail import Follower
+from tests.support.console import RECORD, plain
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
-NOW = datetime.now(UTC)
-RECORD_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
-
 
 def _access(
-    n: int, method: str, route: str, status: int, ms: float, age: timedelta
+    now: datetime, n: int, method: str, route: str, status: int, ms: float, age: timedelta
 ) -> dict[str, object]:
     return {
-        "ts": timestamp(NOW - age),
-        "received_at": timestamp(NOW - age),
+        "ts": timestamp(now - age),
+        "received_at": timestamp(now - age),
         "level": "ERROR" if status >= 500 else "INFO",
         "logger": "app.access",
         "component": "api",
@@ -56,9 +53,11 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Greeting: 100 requests of 1..100 ms, ten of them 404; a user route: four requests; one
     request two days old. App records, one of them inside a request."""
     base = tmp_path_factory.mktemp("logs")
-    today, old = NOW.date().isoformat(), (NOW - timedelta(days=2)).date().isoformat()
+    now = datetime.now(UTC)  # when the module's tests run, which `--since 1h` is measured from
+    today, old = now.date().isoformat(), (now - timedelta(days=2)).date().isoformat()
     greeting = [
         _access(
+            now,
             n,
             "GET",
             "/api/v1/user/greeting",
@@ -69,18 +68,20 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for n in range(1, 101)
     ]
     users = [
-        _access(n, "PATCH", "/api/v1/users/{user_id}", status, ms, timedelta(minutes=5, seconds=-n))
+        _access(
+            now, n, "PATCH", "/api/v1/users/{user_id}", status, ms, timedelta(minutes=5, seconds=-n)
+        )
         for n, (status, ms) in enumerate([(200, 10.0), (200, 20.0), (500, 30.0), (422, 40.0)])
     ]
     _write(
         base / "access" / f"{old}.jsonl.gz",
-        [_access(0, "GET", "/health", 200, 1.0, timedelta(days=2))],
+        [_access(now, 0, "GET", "/health", 200, 1.0, timedelta(days=2))],
     )
     _write(base / "access" / f"{today}.jsonl.gz", greeting[:50])
     _write(base / "access" / f"{today}.1.jsonl", greeting[50:] + users)
     app: list[dict[str, object]] = [
         {
-            "ts": timestamp(NOW - timedelta(minutes=6)),
+            "ts": timestamp(now - timedelta(minutes=6)),
             "level": "DEBUG",
             "logger": "app.db",
             "component": "api",
@@ -88,7 +89,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "message": "connecting",
         },
         {
-            "ts": timestamp(NOW - timedelta(minutes=4, seconds=-2)),
+            "ts": timestamp(now - timedelta(minutes=4, seconds=-2)),
             "level": "ERROR",
             "logger": "app.users",
             "component": "api",
@@ -141,7 +142,7 @@ def test_tail_by_request_id_joins_the_access_and_app_records(
 ) -> None:
     lines = _run(capsys, "tail", "--dir", str(logs), "--request-id", "req-r_id}-2", "-n", "0")
     assert len(lines) == 4
-    assert RECORD_LINE.match(lines[0]) and RECORD_LINE.match(lines[1])
+    assert RECORD.match(lines[0]) and RECORD.match(lines[1])
     assert lines[0].endswith(" ERROR   api       PATCH /api/v1/users/2 500 30.00ms [req-r_id}-2]")
     assert lines[1].endswith(" ERROR   api       app.users: update failed [req-r_id}-2]")
     assert lines[2:] == ["    Traceback ...", "    ValueError: no"]  # indented under it
@@ -152,7 +153,7 @@ def test_tail_filters_by_stream_level_and_count(
 ) -> None:
     assert len(_run(capsys, "tail", "--dir", str(logs), "--stream", "app")) == 4
     warnings = _run(capsys, "tail", "--dir", str(logs), "--level", "warning")
-    assert [line.split()[1] for line in warnings if RECORD_LINE.match(line)] == [
+    assert [line.split()[1] for line in warnings if RECORD.match(line)] == [
         "ERROR",
         "ERROR",
     ]  # the 500 access record and the app error
@@ -172,11 +173,11 @@ def test_tail_json_prints_the_records_as_stored(
 def test_tail_colours_on_request_and_not_in_a_pipe(
     logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    plain = _run(capsys, "tail", "--dir", str(logs), "--stream", "app")
-    assert not any("\x1b[" in line for line in plain)
+    uncoloured = _run(capsys, "tail", "--dir", str(logs), "--stream", "app")
+    assert not any("\x1b[" in line for line in uncoloured)
     coloured = _run(capsys, "tail", "--dir", str(logs), "--stream", "app", "--color", "always")
     assert "\x1b[36mapi      \x1b[0m" in coloured[0]  # the component, in its colour
-    assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in coloured] == plain
+    assert [plain(line) for line in coloured] == uncoloured
 
 
 def test_the_module_runs_as_a_program(logs: Path) -> None:
@@ -207,9 +208,10 @@ def test_follow_prints_new_records_even_across_a_rotation(tmp_path: Path) -> Non
 
 
 def test_tail_follow_without_a_filter_follows_every_stream_even_new_ones(tmp_path: Path) -> None:
-    today = NOW.date().isoformat()
+    now = datetime.now(UTC)
+    today = now.date().isoformat()
     access = tmp_path / "access" / f"{today}.jsonl"
-    _write(access, [_access(0, "GET", "/health", 200, 1.0, timedelta(0))])
+    _write(access, [_access(now, 0, "GET", "/health", 200, 1.0, timedelta(0))])
     argv = [sys.executable, "-m", "logserver", "tail", "-f", "--dir", str(tmp_path)]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0) as follower:
         assert follower.stdout is not None
@@ -217,10 +219,10 @@ def test_tail_follow_without_a_filter_follows_every_stream_even_new_ones(tmp_pat
         try:
             # The stored record printed: it follows the files from here on.
             assert output.next().endswith("GET /health 200 1.00ms [req-ealth-0]")
-            api = _access(1, "GET", "/api/v1/user/greeting", 200, 1.5, timedelta(0))
+            api = _access(now, 1, "GET", "/api/v1/user/greeting", 200, 1.5, timedelta(0))
             with access.open("ab") as file:
                 file.write(orjson.dumps(api) + b"\n")
-            worker: dict[str, object] = {"ts": timestamp(NOW), "level": "INFO"}
+            worker: dict[str, object] = {"ts": timestamp(now), "level": "INFO"}
             worker.update(component="worker", logger="celery", message="done", request_id="r-1")
             _write(tmp_path / "worker" / f"{today}.jsonl", [worker])  # a stream new since
             lines = [output.next(), output.next()]
@@ -253,15 +255,16 @@ class Lines:
 def test_tail_shows_escape_sequences_inert_readably_and_as_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    now = datetime.now(UTC)
     hostile: dict[str, object] = {
-        "ts": timestamp(NOW),
-        "received_at": timestamp(NOW),
+        "ts": timestamp(now),
+        "received_at": timestamp(now),
         "level": "INFO\x1b[5m",
         "component": "api\u202e",
         "stream": "app",
         "message": "\x1b[2Jcleared\u202edesrever\x9b31m\n12:00:00.000 CRITICAL api forged",
     }
-    _write(tmp_path / "app" / f"{NOW.date().isoformat()}.jsonl", [hostile])
+    _write(tmp_path / "app" / f"{now.date().isoformat()}.jsonl", [hostile])
     (line,) = _run(capsys, "tail", "--dir", str(tmp_path))
     assert "\\x1b[2Jcleared\\u202edesrever\\u009b31m\\n12:00:00.000 CRITICAL api forged" in line
     assert "INFO\\x1b[5m api\\u202e" in line

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from logserver.console import COMPONENT_COLOURS, render
+from tests.support.console import plain
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def test_an_access_record_reads_method_path_status_duration() -> None:
@@ -115,4 +112,4 @@ def test_colour_marks_level_component_and_status_and_nothing_else() -> None:
     coloured = render(doc, colour=True)
     assert f"{COMPONENT_COLOURS['api']}api" in coloured
     assert "\x1b[31mERROR" in coloured and "\x1b[31m500\x1b[0m" in coloured
-    assert ANSI.sub("", coloured) == render(doc)
+    assert plain(coloured) == render(doc)

@@ -10,6 +10,11 @@ import sys
 import textwrap
 
 import orjson
+import pytest
+
+from tests.support.console import record_line
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 SETUP = """
 import logging, os, sys
@@ -20,7 +25,7 @@ logging.getLogger().setLevel("INFO")
 log = logging.getLogger("tests.echo")
 """
 NOTED = re.compile(r"^\(echo: (\d+) log records not shown, stderr fell behind\)$")
-LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (\w+) +worker +(.*)$")
+LINE = record_line(r"(\w+) +worker +(.*)")
 
 
 def _script(body: str, queue_size: int = 10_000) -> list[str]:

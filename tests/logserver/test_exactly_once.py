@@ -3,7 +3,9 @@ in each sender's order, thanks to the acks, the spill file and the (sender, seq)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import signal
 import threading
 from collections import defaultdict
@@ -34,16 +36,11 @@ def _sender(logger: logging.Logger, who: int, count: int, gates: dict[int, Gate]
         logger.info("record %d of sender %d", n, who, extra={"who": who, "n": n})
 
 
+CONFIG = ClientConfig("127.0.0.1", 0, "load", Path(), stream="load", backoff_max=0.2)
+
+
 def _handlers(server: LogServerProcess, spill: Path, per_sender: int) -> list[LogServerHandler]:
-    config = ClientConfig(
-        "127.0.0.1",
-        server.port,
-        "load",
-        spill,
-        stream="load",
-        queue_size=per_sender,
-        backoff_max=0.2,
-    )
+    config = dataclasses.replace(CONFIG, port=server.port, spill_dir=spill, queue_size=per_sender)
     return [LogServerHandler(config) for _ in range(SENDERS)]
 
 
@@ -64,7 +61,13 @@ def test_restart_loses_and_duplicates_nothing(
 ) -> None:
     per_sender = total // SENDERS
     stop_at, restart_at = per_sender * 4 // 10, per_sender * 7 // 10
-    gates = {stop_at: Gate(SENDERS), restart_at: Gate(SENDERS)}
+    # The server is frozen (SIGSTOP) from `freeze_at` to the stop, so what is logged in between
+    # cannot all be stored by then: a killed server stores none of it, a drained one (SIGTERM)
+    # at most the window of unacknowledged batches each sender has sent.
+    window = CONFIG.window * CONFIG.batch_size
+    freeze_at = stop_at // 2 if stop_signal == signal.SIGKILL else stop_at - window - 500
+    assert freeze_at > 0
+    gates = {n: Gate(SENDERS) for n in (freeze_at, stop_at, restart_at)}
     handlers = _handlers(logserver_process, tmp_path / "spill", per_sender)
     threads = [
         threading.Thread(target=_sender, args=(logger, who, per_sender, gates))
@@ -73,9 +76,17 @@ def test_restart_loses_and_duplicates_nothing(
     for thread in threads:
         thread.start()
     try:
-        gates[stop_at].arrived.wait(30)  # 40% logged, much of it still on its way
-        code = logserver_process.stop(stop_signal)
+        gates[freeze_at].arrived.wait(30)
+        server = logserver_process.pid
+        os.kill(server, signal.SIGSTOP)
+        gates[freeze_at].opened.set()
+        gates[stop_at].arrived.wait(30)  # 40% logged, the last of it still on its way
+        code = logserver_process.stop(stop_signal, resume=True)
         assert code == (0 if stop_signal == signal.SIGTERM else -signal.SIGKILL)
+        # What the first run stored is less than what was logged before it stopped: the outage
+        # hit records in flight (queued, sent, unacknowledged), which the restart must deliver.
+        stored_at_stop = len(list(records(logserver_process.base, ["load"])))
+        assert stored_at_stop < SENDERS * stop_at, "the outage hit no record in flight"
         gates[stop_at].opened.set()
         gates[restart_at].arrived.wait(30)  # 30% more logged while the server was down
         logserver_process.start()

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 
 from fastapi.testclient import TestClient
 
 from app.db.queries import load_queries
 from core.settings import ROOT, Settings
 from scripts.isolated import isolated_run
-from tests.support.paths import DEV
-
-
-def dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [DEV, *args],
-        env={**os.environ, "COLUMNS": "200", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.processes import run_dev
 
 
 def database_env(settings: Settings) -> dict[str, str]:
@@ -34,7 +21,7 @@ def database_env(settings: Settings) -> dict[str, str]:
 
 
 def test_sql_list_names_every_query() -> None:
-    result = dev("sql", "list")
+    result = run_dev("sql", "list")
     assert result.returncode == 0, result.stderr
     names = [n for n in load_queries().available_queries if not n.endswith("_cursor")]
     assert names
@@ -43,17 +30,17 @@ def test_sql_list_names_every_query() -> None:
 
 
 def test_sql_show_prints_the_query() -> None:
-    result = dev("sql", "show", "get_user_by_username")
+    result = run_dev("sql", "show", "get_user_by_username")
     assert result.returncode == 0
     assert "where username = $1" in result.stdout
 
 
 def test_sql_run_prints_rows(client: TestClient, settings: Settings) -> None:
     client.post("/api/v1/users", json={"username": "ada", "email": "ada@example.com", "age": 36})
-    result = dev("sql", "run", "get_user_by_username", "username=ada", **database_env(settings))
+    result = run_dev("sql", "run", "get_user_by_username", "username=ada", **database_env(settings))
     assert result.returncode == 0, result.stderr
     assert "ada@example.com" in result.stdout and "(1 row)" in result.stdout
-    page = dev("sql", "run", "list_users_page", "limit=5", "offset=0", **database_env(settings))
+    page = run_dev("sql", "run", "list_users_page", "limit=5", "offset=0", **database_env(settings))
     assert "ada" in page.stdout and "(1 row)" in page.stdout
 
 
@@ -64,7 +51,7 @@ def test_sql_run_errors_are_one_clear_line(settings: Settings) -> None:
         (["list_users_page", "limit=x", "offset=0"], "query failed"),
         (["get_user_by_username", "name=x"], "not one of its parameters"),
     ):
-        result = dev("sql", "run", *args, **database_env(settings))
+        result = run_dev("sql", "run", *args, **database_env(settings))
         assert result.returncode != 0
         assert result.stderr.strip().count("\n") == 0, result.stderr
         assert needle in result.stderr, result.stderr
@@ -73,7 +60,7 @@ def test_sql_run_errors_are_one_clear_line(settings: Settings) -> None:
 def test_db_reset_empties_and_migrates(client: TestClient, settings: Settings) -> None:
     client.post("/api/v1/users", json={"username": "gone", "email": "g@example.com"})
     url = {"POSTGRES_PORT": str(settings.postgres_port), "POSTGRES_DB": settings.postgres_db}
-    assert dev("db", "reset", "--yes", **url).returncode == 0
+    assert run_dev("db", "reset", "--yes", **url).returncode == 0
     assert client.get("/api/v1/user/list").json()["total"] == 0
 
 
@@ -83,7 +70,7 @@ def free_ports_env() -> dict[str, str]:
 
 
 def test_doctor_passes_on_a_healthy_checkout() -> None:
-    result = dev("doctor", **free_ports_env())
+    result = run_dev("doctor", **free_ports_env())
     assert result.returncode == 0, result.stdout
     assert "FAIL" not in result.stdout
 
@@ -94,14 +81,14 @@ def test_doctor_names_a_taken_port_and_the_fix() -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         env["REDIS_PORT"] = str(squatter.getsockname()[1])
-        result = dev("doctor", **env)
+        result = run_dev("doctor", **env)
     assert result.returncode == 1
     assert f"FAIL port {env['REDIS_PORT']} (REDIS_PORT) is taken" in result.stdout
     assert "PORT_OFFSET" in result.stdout
 
 
 def test_doctor_names_a_missing_binary_and_the_fix() -> None:
-    result = dev("doctor", **free_ports_env(), PATH="/nonexistent", DEV_SERVERS="path")
+    result = run_dev("doctor", **free_ports_env(), PATH="/nonexistent", DEV_SERVERS="path")
     assert result.returncode == 1
     assert (
         "FAIL redis (valkey-server): not found — fix: error: redis: DEV_SERVERS=path but "

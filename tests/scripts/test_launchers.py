@@ -9,18 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import DEV
-
-
-def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [DEV, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.processes import run_dev
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -85,14 +74,7 @@ def test_the_servers_come_from_the_lock_whatever_the_path_holds(tmp_path: Path) 
     for program in ("postgres", "valkey-server"):
         (tmp_path / program).write_text("#!/bin/sh\necho 'version 1.0'\n")
         (tmp_path / program).chmod(0o755)
-    result = subprocess.run(
-        [DEV, "doctor"],
-        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "COLUMNS": "500"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_dev("doctor", PATH=f"{tmp_path}:{os.environ['PATH']}", COLUMNS="500")
     lines = result.stdout.splitlines()
     postgres = next(line for line in lines if "postgres 18:" in line)
     valkey = next(line for line in lines if "valkey-server) 9:" in line)

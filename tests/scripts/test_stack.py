@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.settings import load_settings
 from scripts import stack
+
+pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 
 def test_the_tui_gets_the_echo_in_colour_unless_told_otherwise() -> None:

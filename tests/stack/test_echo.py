@@ -21,13 +21,12 @@ from core.logging import PROBE_PATHS
 from core.settings import Settings
 from logserver.console import render
 from logserver.reader import records
+from tests.support.console import RECORD, plain
 from tests.support.processes import wait_for
 from tests.support.stack import start, stop
 
 pytestmark = pytest.mark.stack
 
-RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PYTHON_COMPONENTS = ("api", "worker", "beat", "flower", "logserver")
 
 
@@ -36,7 +35,7 @@ def pane(settings: Settings, process: str) -> list[str]:
     path = settings.state_dir / "process-compose" / f"{process}.log"
     complete = path.read_bytes().split(b"\n")[:-1]  # the last line may be half written
     lines = (orjson.loads(line) for line in complete)
-    return [ANSI.sub("", doc.get("message", "")) for doc in lines]
+    return [plain(doc.get("message", "")) for doc in lines]
 
 
 def echoed(lines: list[str]) -> list[str]:

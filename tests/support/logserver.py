@@ -94,13 +94,25 @@ class LogServerProcess(_LogServerUnderTest):
             self.log_dir,
             stop_signal=signal.SIGTERM,
         )
-        self.service.__enter__()
-        self.service.wait_until(self.answers, timeout)
+        self.service.start()
+        try:
+            self.service.wait_until(self.answers, timeout)
+        except BaseException:
+            self.service.stop()  # the caller's `finally` is not entered when start() fails
+            raise
 
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int | None:
-        """Stops the server; returns its exit code."""
+    @property
+    def pid(self) -> int:
+        assert self.service is not None
+        return self.service.pid
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20, resume: bool = False) -> int:
+        """Stops the server; returns its exit code. `resume`: it was frozen (SIGSTOP), and gets
+        SIGCONT right after the signal, so that it handles that first."""
         assert self.service is not None and self.service.process is not None
         self.service.process.send_signal(signum)
+        if resume:
+            self.service.process.send_signal(signal.SIGCONT)
         return self.service.process.wait(timeout)
 
     def output(self) -> str:
@@ -127,9 +139,15 @@ class InProcessLogServer(_LogServerUnderTest):
         check_config(config)
         self._thread = threading.Thread(target=self._serve, args=(config,), name="logserver")
         self._thread.start()
-        wait_for(lambda: self.answers() or not self._thread_alive(), timeout, "the log server")
+        try:
+            wait_for(lambda: self.answers() or not self._thread_alive(), timeout, "the log server")
+        except BaseException:
+            self.close()  # the caller's `finally` is not entered when start() fails
+            raise
         if not self._thread_alive():
-            raise AssertionError(f"the log server stopped at start: {self._error!r}")
+            raise AssertionError(f"the log server stopped at start: {self._error!r}") from (
+                self._error
+            )
 
     def _serve(self, config: ServerConfig) -> None:
         async def main() -> None:
@@ -138,7 +156,7 @@ class InProcessLogServer(_LogServerUnderTest):
 
         try:
             asyncio.run(main())
-        except BaseException as error:  # reported by stop()
+        except BaseException as error:  # stop() reports it, close() raises it
             self._error = error
 
     def _thread_alive(self) -> bool:
@@ -147,6 +165,9 @@ class InProcessLogServer(_LogServerUnderTest):
     def stop(self, timeout: float = 20) -> int:
         """Stops the server; 0 once it stopped cleanly, as the program's exit code would be."""
         assert self._thread is not None
+        # Its loop and stop event exist from the thread's first step: wait for them, as a start
+        # that timed out may stop it before that.
+        wait_for(lambda: self._stop is not None or not self._thread_alive(), timeout, "its loop")
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
@@ -154,5 +175,9 @@ class InProcessLogServer(_LogServerUnderTest):
         return 0 if self._error is None else 1
 
     def close(self) -> None:
+        """Stops the server if it still runs, and fails if it ever stopped on an error (a crash
+        while serving or flushing), so that no test passes over a server that broke."""
         if self._thread_alive():
             self.stop()
+        if self._error is not None:
+            raise AssertionError(f"the log server failed: {self._error!r}") from self._error

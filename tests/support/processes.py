@@ -3,14 +3,17 @@ environment, and the addresses they listen on."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 from scripts.ports import free_port, port_is_bound
-from scripts.supervise import Supervised, processes_with_env, wait_for
+from scripts.supervise import Supervised, group_command_lines, processes_with_env, wait_for
+from tests.support.paths import DEV
 
-__all__ = ["free_port", "port_is_bound", "processes_with_env", "wait_for"]
+__all__ = ["free_port", "group_command_lines", "port_is_bound", "processes_with_env", "wait_for"]
 
 
 class ServiceProcess(Supervised):
@@ -18,6 +21,19 @@ class ServiceProcess(Supervised):
     default."""
 
     STOP_SIGNAL = signal.SIGINT
+
+
+def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`dev *args` to its end, in this environment plus `env`; its output captured, wide (no
+    wrapping), its exit status left for the test to check."""
+    return subprocess.run(
+        [DEV, *args],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def listening_addresses(port: int) -> list[str]:

@@ -60,13 +60,41 @@ def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Re
 
 _database_numbers = itertools.count()
 
+REDIS_DB_FIELDS = ("redis_db", "celery_broker_db", "celery_result_db")
+# The Redis databases `own_redis_databases` hands out. 0-2 are the session services' defaults
+# (the `settings` fixture's, emptied for each test); 5 and 6 are tests/worker/test_reload.py's
+# until it takes its databases from here too.
+_free_redis_dbs = [db for db in range(3, 16) if db not in (5, 6)]
+
 
 def empty_redis(settings: Settings) -> None:
     """Empties the app's, the broker's and the results' Redis databases: a task an earlier test
     queued with no worker running must not be the one the next test's worker takes."""
-    for db in (settings.redis_db, settings.celery_broker_db, settings.celery_result_db):
+    for db in {getattr(settings, field) for field in REDIS_DB_FIELDS}:
         with redis.Redis.from_url(settings.redis_db_url(db)) as client:
             client.flushdb()
+
+
+@contextmanager
+def own_redis_databases(settings: Settings) -> Iterator[Settings]:
+    """`settings` with app, broker and result Redis databases that nothing else uses meanwhile
+    (a worker of its own, a task no other worker may take); emptied before and after."""
+    if len(_free_redis_dbs) < len(REDIS_DB_FIELDS):
+        raise RuntimeError("every Redis database is in use: a test did not give its own back")
+    taken = [_free_redis_dbs.pop(0) for _ in REDIS_DB_FIELDS]
+    own = settings.model_copy(update=dict(zip(REDIS_DB_FIELDS, taken, strict=True)))
+    empty_redis(own)
+    try:
+        yield own
+    finally:
+        empty_redis(own)
+        _free_redis_dbs.extend(taken)
+        _free_redis_dbs.sort()
+
+
+def redis_env(settings: Settings) -> dict[str, str]:
+    """The variables that give a subprocess the Redis databases of `settings`."""
+    return {field.upper(): str(getattr(settings, field)) for field in REDIS_DB_FIELDS}
 
 
 @contextmanager

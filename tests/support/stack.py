@@ -12,7 +12,8 @@ import yaml
 
 from core.settings import DEFAULT_PORTS, Settings
 from scripts import stack
-from scripts.supervise import leftovers
+from scripts.supervise import kill, leftovers
+from tests.support.console import plain
 from tests.support.paths import DEV
 from tests.support.processes import ServiceProcess, wait_for
 
@@ -34,17 +35,29 @@ def all_ready(settings: Settings) -> bool:
 
 
 def start(settings: Settings, overrides: dict[str, str], run: str) -> ServiceProcess:
+    """`dev up --no-tui`, once every process is ready; stopped here if it never gets there (the
+    caller's `finally` only covers a stack that started)."""
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     up = ServiceProcess(
         f"dev-up-{run}", [DEV, "up", "--no-tui"], {**os.environ, **overrides}, log_dir
-    ).__enter__()
+    ).start()
     try:
         up.wait_until(lambda: all_ready(settings), timeout=120)
     except BaseException:
-        up.stop()  # not left running (and restarting) after the test
+        abort(settings, up)
         raise
     return up
+
+
+def abort(settings: Settings, up: ServiceProcess) -> None:
+    """Stops a stack that failed: `dev down`, the `dev up` process group, then any process of
+    the run still alive (process-compose starts each in a process group of its own)."""
+    subprocess.run(
+        [DEV, "down"], env=stack.environment(settings), check=False, capture_output=True, timeout=60
+    )
+    up.stop()
+    kill(leftovers(settings.state_dir, {})[0])
 
 
 def stop(settings: Settings, up: ServiceProcess) -> None:
@@ -72,11 +85,7 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
 def exited(settings: Settings) -> list[tuple[str, int, str]]:
     """(process, exit code, time) of each process's last exit, in order, from process-compose's
     own log."""
-    log = re.sub(
-        r"\x1b\[[0-9;]*m",
-        "",
-        (settings.state_dir / "process-compose" / "process-compose.log").read_text(),
-    )
+    log = plain((settings.state_dir / "process-compose" / "process-compose.log").read_text())
     found = re.findall(r"^(\S+ \S+) .*?Exited\s+exit_code=(-?\d+)\s+process=(\w+)", log, re.M)
     last = {name: (name, int(code), when) for when, code, name in found}
     return sorted(last.values(), key=lambda exit: exit[2])

@@ -14,25 +14,34 @@ from app.main import create_app
 from core.settings import Settings
 from tests.support import served
 from tests.support.processes import ServiceProcess
-from tests.support.services import admin_sql, settings_env
+from tests.support.services import admin_sql, own_redis_databases, redis_env, settings_env
 from tests.support.worker import running_worker
 from worker.celery_app import create_celery
 
 
 @pytest.fixture(scope="session")
 def worker_settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
-    """The session's services, with a migrated database for the worker's tasks to read."""
+    """The session's services, with a migrated database for the worker's tasks to read, and
+    Redis databases of its own: the `settings` fixture empties the default ones for each test."""
     name = f"worker_{os.getpid()}"
     admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    yield services.model_copy(update={"postgres_db": name})
-    admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
+    try:
+        with own_redis_databases(services.model_copy(update={"postgres_db": name})) as own:
+            yield own
+    finally:
+        admin_sql(services, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def worker_env(service_overrides: dict[str, str], worker_settings: Settings) -> dict[str, str]:
     """The environment in which a subprocess sees `worker_settings`."""
     return settings_env(
-        {**service_overrides, "POSTGRES_DB": worker_settings.postgres_db, "WORKER_CONCURRENCY": "2"}
+        {
+            **service_overrides,
+            **redis_env(worker_settings),
+            "POSTGRES_DB": worker_settings.postgres_db,
+            "WORKER_CONCURRENCY": "2",
+        }
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections import Counter
 
 import orjson
@@ -11,6 +12,7 @@ from celery import Celery
 
 from core.settings import ROOT, Settings
 from tests.support.processes import ServiceProcess
+from tests.support.services import fetch
 from tests.worker.short_schedule import SCHEDULE
 from worker.heartbeat import heartbeat_file
 from worker.schedule import schedule_file
@@ -38,6 +40,14 @@ def test_beat_triggers_each_periodic_task_twice_and_keeps_its_schedule_in_the_st
 ) -> None:
     periodic = [entry["task"] for entry in SCHEDULE.values()]
     before = successes(worker_settings)
+    tag = uuid.uuid4().hex[:8]
+    fetch(
+        worker_settings,
+        "insert into users (username, email)"
+        f" select '{tag}' || n, '{tag}' || n || '@example.com' from generate_series(1, 3) n",
+    )
+    with redis.Redis.from_url(worker_settings.redis_url) as client:
+        client.delete(STATS_KEY)
     argv = [
         sys.executable,
         "-m",
@@ -64,5 +74,8 @@ def test_beat_triggers_each_periodic_task_twice_and_keeps_its_schedule_in_the_st
     assert heartbeat_file(worker_settings, "beat").exists(), "beat wrote no heartbeat (liveness)"
     records = [orjson.loads(line) for line in beat.output().splitlines() if line.startswith("{")]
     assert {record["component"] for record in records} == {"beat"}
+    # The stats task counted the users that are in the worker's database (3 of them this test's).
+    users = fetch(worker_settings, "select count(*) from users")[0][0]
+    assert users >= 3
     with redis.Redis.from_url(worker_settings.redis_url) as client:
-        assert int(client.hget(STATS_KEY, "users") or -1) >= 0
+        assert client.hget(STATS_KEY, "users") == str(users).encode()

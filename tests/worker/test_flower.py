@@ -6,13 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import httpx2 as httpx
 import pytest
 from pydantic import SecretStr
 
 from core.settings import Settings
+from scripts.probes import http_status
 from tests.support.paths import DEV
-from tests.support.processes import ServiceProcess, free_port, listening_addresses
+from tests.support.processes import (
+    ServiceProcess,
+    free_port,
+    group_command_lines,
+    listening_addresses,
+)
 from worker.flower import FlowerError
 from worker.flower import credentials as flower_credentials
 
@@ -20,10 +25,7 @@ FLOWER_SECONDS = 30
 
 
 def status(port: int, path: str, auth: tuple[str, str] | None = None) -> int:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}{path}", auth=auth, timeout=2).status_code
-    except httpx.TransportError:
-        return 0
+    return http_status(f"http://127.0.0.1:{port}{path}", auth)
 
 
 def test_flower_answers_on_loopback_behind_basic_auth(
@@ -43,7 +45,12 @@ def test_flower_answers_on_loopback_behind_basic_auth(
         assert status(port, "/") == 401
         assert status(port, "/", ("admin", "wrong")) == 401
         assert status(port, "/", ("admin", "s3cret")) == 200
-        assert "s3cret" not in " ".join(flower.argv)
+        # Every process of Flower's group (dev, the exec'd Flower, anything it forks): the
+        # password reaches Flower through its environment, never a command line.
+        command_lines = group_command_lines(flower.pid)
+        assert any("flower" in argv for argv in command_lines), command_lines
+        leaked = [argv for argv in command_lines if any("s3cret" in part for part in argv)]
+        assert not leaked
 
 
 def test_flower_credentials_come_in_pairs(worker_settings: Settings) -> None:

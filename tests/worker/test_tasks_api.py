@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from core.settings import Settings
 from tests.support.processes import ServiceProcess, free_port, wait_for
+from tests.support.services import own_redis_databases, redis_env
 from tests.support.worker import json_lines, running_worker, wait_for_task
 from worker.celery_app import create_celery
 
@@ -104,26 +105,21 @@ def test_a_failing_task_is_retried_then_fails(
     worker_settings: Settings, worker_env: dict[str, str]
 ) -> None:
     """A worker whose Postgres is down: the report's retries (3, with backoff) run out."""
-    # Its own broker and result databases, so that the session's worker does not take the task.
-    broken = worker_settings.model_copy(update={"celery_broker_db": 3, "celery_result_db": 4})
-    env = {
-        **worker_env,
-        "CELERY_BROKER_DB": "3",
-        "CELERY_RESULT_DB": "4",
-        "POSTGRES_PORT": str(free_port()),
-    }
-    celery = create_celery(broken)
-    try:
-        with (
-            running_worker("worker-no-postgres", env, broken, celery, "--pool", "solo") as down,
-            TestClient(create_app(broken), raise_server_exceptions=False) as client,
-        ):
-            task_id = queue(client, "user_report", {"user_id": 1})
-            status = wait_for_task(client, task_id, {"SUCCESS", "FAILURE"}, timeout=30)
-            retries = celery.AsyncResult(task_id).retries
-            output = down.output()
-    finally:
-        celery.close()
+    # Its own Redis databases, so that the session's worker does not take the task.
+    with own_redis_databases(worker_settings) as broken:
+        env = {**worker_env, **redis_env(broken), "POSTGRES_PORT": str(free_port())}
+        celery = create_celery(broken)
+        try:
+            with (
+                running_worker("worker-no-postgres", env, broken, celery, "--pool", "solo") as down,
+                TestClient(create_app(broken), raise_server_exceptions=False) as client,
+            ):
+                task_id = queue(client, "user_report", {"user_id": 1})
+                status = wait_for_task(client, task_id, {"SUCCESS", "FAILURE"}, timeout=30)
+                retries = celery.AsyncResult(task_id).retries
+                output = down.output()
+        finally:
+            celery.close()
     assert status["state"] == "FAILURE"
     assert status["result"]["type"] in {"ConnectionRefusedError", "OSError"}, status
     assert (
