@@ -66,7 +66,8 @@ def test_a_server_of_another_major_is_refused(
         STATE_DIR=str(tmp_path / "state"),
     )
     assert_one_line_error(result, str(fake), "the project runs")
-    assert not (tmp_path / "state").exists(), "nothing is written before the check"
+    data = tmp_path / "state" / component
+    assert not data.exists(), "no data folder is made before the check"
 
 
 def test_the_servers_come_from_the_lock_whatever_the_path_holds(tmp_path: Path) -> None:
@@ -90,10 +91,10 @@ def test_a_cluster_made_by_an_older_postgres_is_refused_untouched(tmp_path: Path
     (data / "PG_VERSION").write_text("15\n")
     (data / "base").mkdir()
     (data / "base" / "1").write_bytes(b"\0" * 64)
-    before = _tree(state)
+    before = _tree(data)
     result = run_dev("run", "postgres", STATE_DIR=str(state))
     assert_one_line_error(result, "Postgres 15", "runs 18", "pg_dumpall", "make clean-state")
-    assert _tree(state) == before
+    assert _tree(data) == before
 
 
 def _tree(folder: Path) -> list[tuple[Path, int, int, bytes]]:
@@ -137,10 +138,10 @@ def test_redis_data_from_a_newer_redis_is_refused_untouched(tmp_path: Path) -> N
     aof.mkdir(parents=True)
     (aof / "appendonly.aof.1.base.rdb").write_bytes(b"REDIS0012\xfa\x09redis-ver\x057.4.1")
     (aof / "appendonly.aof.manifest").write_text("file appendonly.aof.1.base.rdb seq 1 type b\n")
-    before = _tree(state)
+    before = _tree(state / "redis")
     result = run_dev("run", "redis", STATE_DIR=str(state))
     assert_one_line_error(result, "RDB format 12", "Valkey 9", "make clean-state")
-    assert _tree(state) == before
+    assert _tree(state / "redis") == before
 
 
 def test_make_dev_refuses_an_older_cluster_in_one_line(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_make_dev_refuses_an_older_cluster_in_one_line(tmp_path: Path) -> None:
     state = tmp_path / "state"
     (state / "postgres").mkdir(parents=True)
     (state / "postgres" / "PG_VERSION").write_text("15\n")
-    before = _tree(state)
+    before = _tree(state / "postgres")
     result = run_dev("up", "--no-tui", STATE_DIR=str(state))
     assert_one_line_error(result, "Postgres 15", "make clean-state")
-    assert _tree(state) == before
+    assert _tree(state / "postgres") == before
