@@ -106,7 +106,7 @@ def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]])
         mounts = [mount.split(":") for mount in services[service].get("volumes", [])]
         return any(source in volumes and path == target for source, path, *_ in mounts)
 
-    assert named("postgres", "/var/lib/postgresql/data")
+    assert named("postgres", "/var/lib/postgresql")
     assert named("redis", "/data")
     assert named("logserver", "/state/logs")
     assert named("beat", "/state/celery")
