@@ -31,9 +31,15 @@ Rendered = dict[str, list[Manifest]]
 
 
 def worker_settings(manifests: list[Manifest]) -> Settings:
-    """The settings the worker's container starts with."""
+    """The settings the worker's container starts with, its secrets set as a user sets them
+    (production refuses the Secret's CHANGE-ME placeholders)."""
     variables = environment(manifests, "worker")
-    return load_settings(**{name.lower(): value for name, value in variables.items()})
+    return load_settings(
+        **{
+            name.lower(): "test-secret" if value == "CHANGE-ME" else value
+            for name, value in variables.items()
+        }
+    )
 
 
 def test_beat_is_one_and_recreated(rendered: Rendered, overlay: str) -> None:
