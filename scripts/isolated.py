@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.settings import DEFAULT_PORTS, Settings, load_settings
+from core.settings import DEFAULT_PORTS, GENERATED_SECRETS, Settings, load_settings
 from scripts.credentials import generate_all
 from scripts.ports import free_port
 
@@ -28,4 +28,8 @@ def isolated_run(state_dir: Path, **overrides: str) -> IsolatedRun:
     values.update({name.upper(): value for name, value in overrides.items()})
     generate_all(state_dir)  # its own secrets, in its state dir
     settings = load_settings(**{name.lower(): value for name, value in values.items()})
+    # ... and in its variables too, so that a process of the run given another STATE_DIR (a
+    # worker with a folder of its own) still uses the run's servers' passwords.
+    for name in GENERATED_SECRETS:
+        values.setdefault(name.upper(), settings.secret(name) or "")
     return IsolatedRun(settings, values, {**os.environ, **values})

@@ -52,7 +52,9 @@ def traced(
         update={"celery_broker_db": BROKER_DB, "celery_result_db": RESULT_DB, "state_dir": state}
     )
     empty_redis(settings)
-    with LogServerProcess(state / "logs", state) as logserver:
+    # A token, as production requires one (the OTLP exporter sends it as a bearer header).
+    token = "traces-test-token"
+    with LogServerProcess(state / "logs", state, token=token) as logserver:
         env = {
             **worker_env,
             "STATE_DIR": str(state),
@@ -60,8 +62,9 @@ def traced(
             "CELERY_RESULT_DB": str(RESULT_DB),
             "LOGSERVER_ENABLED": "true",
             "LOGSERVER_PORT": str(logserver.port),
-            "LOGSERVER_TOKEN": "",
+            "LOGSERVER_TOKEN": token,
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{logserver.port}",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{token}",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
         }
         # The worker's spans are sent only when its child exits (after each task): a schedule
@@ -148,7 +151,7 @@ def test_a_queued_task_is_one_trace_from_the_api_through_the_worker(traced: Trac
     spans = traced.spans_of(trace_id)
     (server,) = [s for s in spans.values() if s["kind"] == "server"]
     assert (server["component"], server["parent_id"]) == ("api", None)
-    assert server["attributes"]["http.route"] == "/api/v1/tasks/{name}"
+    assert server["attributes"]["http.route"] == "/api/v1/tasks/user_report"
     (publish,) = [s for s in spans.values() if s["kind"] == "producer"]
     assert publish["component"] == "api" and server["span_id"] in _ancestors(spans, publish)
     redis_spans = [s for s in spans.values() if s["attributes"].get("db.system") == "redis"]
@@ -185,7 +188,7 @@ def test_a_queued_task_is_one_trace_from_the_api_through_the_worker(traced: Trac
     ).stdout
     lines = waterfall.splitlines()
     assert lines[0].startswith(f"trace {trace_id} (request {request_id})"), waterfall
-    server_line = next(line for line in lines if "POST /api/v1/tasks/{name}" in line)
+    server_line = next(line for line in lines if "POST /api/v1/tasks/user_report" in line)
     run_line = next(line for line in lines if "run/" in line)
     assert " worker " in run_line and " api " in server_line, waterfall
     assert _indent(run_line) > _indent(server_line), waterfall
