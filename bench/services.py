@@ -22,6 +22,7 @@ from scripts.isolated import IsolatedRun, isolated_run
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port
 from scripts.probes import http_ok, logserver_answers, postgres_ready, redis_ping
+from scripts.stack import tracing_environment
 from scripts.supervise import Supervised, run_checked
 
 DEV = str(VENV_BIN / "dev")
@@ -88,7 +89,7 @@ def start(stack: ExitStack, run: IsolatedRun, log_dir: Path, ports: Ports) -> No
     start_stores(launch, settings)
     prepare_database(env, settings)
     start_servers(launch, ports, settings.api_workers)
-    start_traced(launch, ports)
+    start_traced(launch, ports, settings)
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
@@ -98,7 +99,11 @@ def start_stores(launch: Launch, settings: Settings) -> None:
     redis_server = launch("redis", [DEV, "run", "redis"])
     logserver = launch("logserver", [DEV, "run", "logserver"])
     port = settings.port("logserver_port")
-    logserver.wait_until(lambda: logserver_answers(port), START_TIMEOUT, "answering a sync")
+    logserver.wait_until(
+        lambda: logserver_answers(port, settings.logserver_token_value),
+        START_TIMEOUT,
+        "answering a sync",
+    )
     postgres.wait_until(lambda: postgres_ready(settings), START_TIMEOUT, "accepting connections")
     redis_server.wait_until(lambda: redis_ping(settings), START_TIMEOUT, "answering PING")
 
@@ -129,11 +134,12 @@ def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
         process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
 
 
-def start_traced(launch: Launch, ports: Ports) -> None:
+def start_traced(launch: Launch, ports: Ports, settings: Settings) -> None:
     """The api as above with tracing on, exporting every span it keeps to the log server (the
     `make dev` receiver; a collector elsewhere costs the api the same: batching and sending run
     on the SDK's thread)."""
-    endpoint = f"http://127.0.0.1:{ports.logserver}"
+    # As `make dev` exports them: the receiver's address and token (scripts.stack).
+    exporter = tracing_environment(settings, {})
     for name, ratio in TRACED.items():
         port = getattr(ports, name)
         process = launch(
@@ -142,7 +148,7 @@ def start_traced(launch: Launch, ports: Ports) -> None:
             API_PORT=str(port),
             TRACING="true",
             TRACING_SAMPLE_RATIO=ratio,
-            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+            **exporter,
         )
         url = f"http://127.0.0.1:{port}/ready"
         process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
