@@ -57,10 +57,13 @@ def test_sql_run_errors_are_one_clear_line(settings: Settings) -> None:
         assert needle in result.stderr, result.stderr
 
 
-def test_db_reset_empties_and_migrates(client: TestClient, settings: Settings) -> None:
+def test_db_reset_empties_and_migrates(
+    client: TestClient, settings: Settings, service_overrides: dict[str, str]
+) -> None:
     client.post("/api/v1/users", json={"username": "gone", "email": "g@example.com"})
-    url = {"POSTGRES_PORT": str(settings.postgres_port), "POSTGRES_DB": settings.postgres_db}
-    assert run_dev("db", "reset", "--yes", **url).returncode == 0
+    # The session's Postgres (its port and password), on the test's database.
+    env = {**service_overrides, "POSTGRES_DB": settings.postgres_db}
+    assert run_dev("db", "reset", "--yes", **env).returncode == 0
     assert client.get("/api/v1/user/list").json()["total"] == 0
 
 
