@@ -50,6 +50,9 @@ def api(buildah: Buildah, runtime_container: str) -> Iterator[int]:
         "API_WORKERS": "2",
         "BIND_HOST": "127.0.0.1",
         "LOGSERVER_ENABLED": "false",
+        # Production refuses to start without its secrets (the user's .env.production).
+        "POSTGRES_PASSWORD": "image-test-password",
+        "LOGSERVER_TOKEN": "image-test-token",
     }
     env_options = [
         option for name, value in settings.items() for option in ("--env", f"{name}={value}")
