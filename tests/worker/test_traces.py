@@ -21,6 +21,7 @@ import pytest
 
 from core.settings import Settings
 from logserver.reader import records
+from scripts.probes import http_ok
 from tests.support.logserver import LogServerProcess
 from tests.support.processes import ServiceProcess, free_port, wait_for
 from tests.support.services import empty_redis
@@ -83,16 +84,9 @@ def traced(
         one_task_a_child = ("--max-tasks-per-child", "1")
         with running_worker("traced-worker", child_env, settings, celery, *one_task_a_child), api:
             base = f"http://127.0.0.1:{port}"
-            api.wait_until(lambda: _answers(f"{base}/health"), 180, "/health")
+            api.wait_until(partial(http_ok, f"{base}/health"), 180, "/health")
             yield TracedStack(base, logserver.base)
         celery.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _queue_report(http: httpx.Client) -> tuple[str, int]:
