@@ -37,8 +37,11 @@ class LogServerHandler(QueueingHandler):
         self.config = config
         self._encoder = RecordEncoder(config.component, config.stream)
         self._queue: deque[bytes] = deque()
-        self._shipper: Shipper | None = Shipper(config, self._queue)
+        # The lock first: if the shipper cannot start (its spill file), logging's shutdown still
+        # finds a whole handler to flush, and says why rather than tripping on a missing lock.
         self._starting = threading.Lock()
+        self._shipper: Shipper | None = None
+        self._shipper = Shipper(config, self._queue)
         _live_handlers.add(self)
 
     @property
