@@ -72,19 +72,25 @@ def test_breakpoint_in_a_task_hits_again_after_the_dev_worker_restarts(
 ) -> None:
     # In dev the debugged worker runs under its reloader, which debugpy follows into each fork.
     debug_port = free_port()
-    dbs = {"celery_broker_db": 11, "celery_result_db": 12}
-    env = settings_env(
-        {
-            **service_overrides,
-            "DEBUG_PORT_WORKER": str(debug_port),
-            "ENVIRONMENT": "dev",
-            "STATE_DIR": str(tmp_path),
-            **{name.upper(): str(db) for name, db in dbs.items()},
-        }
-    )
+    with own_redis_databases(services) as own:
+        env = settings_env(
+            {
+                **service_overrides,
+                "DEBUG_PORT_WORKER": str(debug_port),
+                "ENVIRONMENT": "dev",
+                "STATE_DIR": str(tmp_path),
+                **redis_env(own),
+            }
+        )
+        _hit_the_breakpoint_again_after_a_restart(own, env, debug_port)
+
+
+def _hit_the_breakpoint_again_after_a_restart(
+    settings: Settings, env: dict[str, str], debug_port: int
+) -> None:
     line = line_of(TASKS, 'return "pong"')
     breakpoints = {TASKS: [line]}
-    celery = create_celery(services.model_copy(update=dbs))
+    celery = create_celery(settings)
     edit = ROOT / "worker" / f"_edit_probe_{debug_port}.py"  # untracked, git-ignored
     argv = [DEV, "run", "worker", "--debug", "--wait"]
     worker = ServiceProcess("worker-debug-dev", argv, env, log_dir(), stop_signal=15)

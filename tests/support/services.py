@@ -61,10 +61,9 @@ def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Re
 _database_numbers = itertools.count()
 
 REDIS_DB_FIELDS = ("redis_db", "celery_broker_db", "celery_result_db")
-# The Redis databases `own_redis_databases` hands out. 0-2 are the session services' defaults
-# (the `settings` fixture's, emptied for each test); 5 and 6 are tests/worker/test_reload.py's
-# until it takes its databases from here too.
-_free_redis_dbs = [db for db in range(3, 16) if db not in (5, 6)]
+# The Redis databases `own_redis_databases` hands out: every test that needs its own takes them
+# here. 0-2 are the session services' defaults (the `settings` fixture's, emptied for each test).
+_free_redis_dbs = list(range(3, 16))
 
 
 def empty_redis(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from celery import Celery
 
 from core.settings import ROOT, Settings
 from tests.support.processes import wait_for
+from tests.support.services import own_redis_databases, redis_env
 from tests.support.worker import running_worker, worker_pid
 from worker.celery_app import create_celery
 
@@ -19,9 +20,10 @@ RESTART_SECONDS = 40
 
 
 @pytest.fixture
-def reload_settings(worker_settings: Settings) -> Settings:
+def reload_settings(worker_settings: Settings) -> Iterator[Settings]:
     # Broker and results of its own: the session's worker has the same node name.
-    return worker_settings.model_copy(update={"celery_broker_db": 5, "celery_result_db": 6})
+    with own_redis_databases(worker_settings) as own:
+        yield own
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def test_an_edit_under_worker_restarts_the_worker(
     worker_env: dict[str, str],
     record_property: Callable[[str, object], None],
 ) -> None:
-    env = {**worker_env, "ENVIRONMENT": "dev", "CELERY_BROKER_DB": "5", "CELERY_RESULT_DB": "6"}
+    env = {**worker_env, "ENVIRONMENT": "dev", **redis_env(reload_settings)}
     edit = ROOT / "worker" / f"_edit_probe_{uuid.uuid4().hex[:8]}.py"
     # The solo pool stops quicker than prefork's; what restarts it is the same.
     with running_worker(

@@ -19,6 +19,7 @@ from celery.result import AsyncResult
 from core.settings import ROOT, Settings
 from tests.support.paths import DEV
 from tests.support.processes import ServiceProcess, wait_for
+from tests.support.services import own_redis_databases, redis_env
 from tests.support.worker import TASK_SECONDS, WORKER_READY_SECONDS
 from tests.worker import slow_task
 from worker.celery_app import create_celery
@@ -38,11 +39,10 @@ def stack_probe(process: str, env: dict[str, str]) -> int:
 
 
 @pytest.fixture
-def dev_settings(worker_settings: Settings, tmp_path: Path) -> Settings:
+def dev_settings(worker_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     # A state dir (readiness file) and a broker and results of its own.
-    return worker_settings.model_copy(
-        update={"state_dir": tmp_path, "celery_broker_db": 9, "celery_result_db": 10}
-    )
+    with own_redis_databases(worker_settings.model_copy(update={"state_dir": tmp_path})) as own:
+        yield own
 
 
 @pytest.fixture
@@ -51,8 +51,7 @@ def dev_env(worker_env: dict[str, str], dev_settings: Settings) -> dict[str, str
         **worker_env,
         "ENVIRONMENT": "dev",
         "STATE_DIR": str(dev_settings.state_dir),
-        "CELERY_BROKER_DB": str(dev_settings.celery_broker_db),
-        "CELERY_RESULT_DB": str(dev_settings.celery_result_db),
+        **redis_env(dev_settings),
     }
 
 

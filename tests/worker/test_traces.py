@@ -24,12 +24,9 @@ from logserver.reader import records
 from scripts.probes import http_ok
 from tests.support.logserver import LogServerProcess
 from tests.support.processes import ServiceProcess, free_port, wait_for
-from tests.support.services import empty_redis
+from tests.support.services import own_redis_databases, redis_env
 from tests.support.worker import running_worker
 from worker.celery_app import create_celery
-
-# Broker and results of their own, so that the session's worker takes none of these tasks.
-BROKER_DB, RESULT_DB = 11, 12
 
 
 @dataclass
@@ -49,18 +46,21 @@ def traced(
     worker_settings: Settings, worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TracedStack]:
     state = tmp_path_factory.mktemp("traced")
-    settings = worker_settings.model_copy(
-        update={"celery_broker_db": BROKER_DB, "celery_result_db": RESULT_DB, "state_dir": state}
-    )
-    empty_redis(settings)
+    # Redis databases of its own, so that the session's worker takes none of these tasks.
+    with own_redis_databases(worker_settings.model_copy(update={"state_dir": state})) as settings:
+        yield from _traced_stack(settings, worker_env, state)
+
+
+def _traced_stack(
+    settings: Settings, worker_env: dict[str, str], state: Path
+) -> Iterator[TracedStack]:
     # A token, as production requires one (the OTLP exporter sends it as a bearer header).
     token = "traces-test-token"
     with LogServerProcess(state / "logs", state, token=token) as logserver:
         env = {
             **worker_env,
             "STATE_DIR": str(state),
-            "CELERY_BROKER_DB": str(BROKER_DB),
-            "CELERY_RESULT_DB": str(RESULT_DB),
+            **redis_env(settings),
             "LOGSERVER_ENABLED": "true",
             "LOGSERVER_PORT": str(logserver.port),
             "LOGSERVER_TOKEN": token,
