@@ -78,6 +78,7 @@ class Shipper:
         self._retry_at = 0.0
         self._backoff = config.backoff_initial
         self._outage = False
+        self._quiet_reconnect = True  # one, until the server acknowledges again (_disconnect)
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -262,6 +263,7 @@ class Shipper:
             sent = self._inflight.popleft()
             if sent.spill_end is not None:
                 self._spill.acked = sent.spill_end
+        self._quiet_reconnect = True
         self._ack_deadline = time.monotonic() + self.config.reply_timeout
         spill = self._spill
         if spill.pending and spill.acked == spill.size:
@@ -294,6 +296,13 @@ class Shipper:
                 self._to_spill(sent.data)
         self._inflight.clear()
         self._spill.rewind()
+        if isinstance(error, ConnectionResetError | BrokenPipeError) and self._quiet_reconnect:
+            # The server closed the connection as a batch went out: most often its idle timeout
+            # crossing our next send. One reconnect at once replays the batch (the server drops
+            # what it already has by seq); only a reconnect that fails is an outage.
+            self._quiet_reconnect = False
+            self._connect()
+            return
         self._retry_later(error)
 
     def _retry_later(self, error: Exception) -> None:
