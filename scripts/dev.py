@@ -160,3 +160,7 @@ def doctor_command() -> None:
 def main() -> None:
     os.umask(credentials.PRIVATE_UMASK)  # one umask for every process the dev CLI starts
     cli()
+
+
+if __name__ == "__main__":
+    main()
