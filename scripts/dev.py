@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from core.settings import ROOT, Settings, get_settings
-from scripts import components, credentials, db, doctor, stack
+from scripts import components, credentials, db, doctor, generate, stack
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -155,6 +155,27 @@ def doctor_command() -> None:
 
     if not doctor.diagnose(report):
         raise typer.Exit(1)
+
+
+@cli.command("generate")
+def generate_command(
+    check: Annotated[
+        bool, typer.Option(help="Name each stale file, exit 1; write nothing.")
+    ] = False,
+    remove_orphans: Annotated[
+        bool, typer.Option(help="Delete the generated files of components no longer in the table.")
+    ] = False,
+) -> None:
+    """Write process-compose.yaml, the k8s base and the rest from core/components.py."""
+    if check:
+        found = generate.stale()
+        for path in found:
+            console.print(f"stale: {path}", highlight=False)
+        if found:
+            raise typer.Exit(1)
+        return
+    for path in generate.write(remove_orphans=remove_orphans):
+        console.print(f"updated: {path}", highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,100 @@
+"""`dev generate`: the files that list components follow core/components.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import ROOT
+from scripts import generate
+from scripts.templating import TemplateError, render
+
+pytestmark = pytest.mark.fast  # files only: make test-fast runs it
+
+
+def test_no_committed_generated_file_is_stale() -> None:
+    assert generate.stale() == [], "run `dev generate` and commit the result"
+
+
+def test_every_template_makes_a_committed_file() -> None:
+    made = [output.path for output in generate.outputs() if output.text is not None]
+    assert Path("process-compose.yaml") in made
+    assert Path("deploy/k8s/base/kustomization.yaml") in made
+
+
+def test_if_keeps_a_block_only_for_a_present_component() -> None:
+    text = "a\n@if api\nb\n@end\nc\n"
+    assert render(text, ["api"]) == "a\nb\nc\n"
+    assert render(text, ["worker"]) == "a\nc\n"
+
+
+def test_if_blocks_nest_and_indented_directives_work() -> None:
+    text = "  @if api\nx\n    @if worker\ny\n    @end\n  @end\n"
+    assert render(text, ["api"]) == "x\n"
+    assert render(text, ["api", "worker"]) == "x\ny\n"
+    assert render(text, ["worker"]) == ""
+
+
+def test_plain_text_and_comments_pass_through() -> None:
+    text = "# a comment: @if is only a directive alone on its line\nkey: value # why\n"
+    assert render(text, []) == text
+
+
+def test_components_repeats_a_fragment_per_present_component(tmp_path: Path) -> None:
+    (tmp_path / "item").write_text("  - {name}.yaml\n")
+    text = "resources:\n@components item\n"
+    assert render(text, ["api", "beat"], tmp_path) == "resources:\n  - api.yaml\n  - beat.yaml\n"
+
+
+@pytest.mark.parametrize("text", ["@if api\nx\n", "x\n@end\n"])
+def test_unbalanced_directives_are_an_error(text: str) -> None:
+    with pytest.raises(TemplateError):
+        render(text, ["api"])
+
+
+def test_an_absent_component_loses_its_blocks_and_its_file() -> None:
+    by_path = {o.path: o.text for o in generate.outputs(("postgres", "redis", "migrate", "api"))}
+    assert by_path[Path("deploy/k8s/base/worker.yaml")] is None
+    assert "worker.yaml" not in (by_path[Path("deploy/k8s/base/kustomization.yaml")] or "")
+    assert "\n  worker:" not in (by_path[Path("process-compose.yaml")] or "")
+    assert "\n  api:" in (by_path[Path("process-compose.yaml")] or "")
+
+
+def copy_generated(tmp_path: Path) -> Path:
+    for output in generate.outputs():
+        target = tmp_path / output.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / output.path).exists():
+            shutil.copyfile(ROOT / output.path, target)
+    return tmp_path
+
+
+def test_stale_names_an_edited_file_and_write_repairs_it(tmp_path: Path) -> None:
+    root = copy_generated(tmp_path)
+    (root / "process-compose.yaml").write_text("edited by hand\n")
+    assert generate.stale(root) == [Path("process-compose.yaml")]
+    assert generate.write(root) == [Path("process-compose.yaml")]
+    assert generate.stale(root) == []
+
+
+def test_dev_generate_check_exits_1_naming_the_stale_file() -> None:
+    target = ROOT / "scripts/templates/process-compose.yaml"
+    original = target.read_text()
+    try:
+        target.write_text(original + "# added to the template\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "scripts.dev", "generate", "--check"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        target.write_text(original)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "stale: process-compose.yaml" in result.stdout
