@@ -104,8 +104,8 @@ def test_dev_generate_check_exits_1_naming_the_stale_file() -> None:
 
 @pytest.mark.parametrize("names", [("postgres", "redis", "migrate", "api"), generate.present()])
 def test_launch_json_stays_valid_json_for_any_set_of_components(names: tuple[str, ...]) -> None:
-    text = {o.path: o.text for o in generate.outputs(names)}[Path(".vscode/launch.json")]
-    launch = json.loads(re.sub(r"^\s*//.*$", "", text or "", flags=re.MULTILINE))
+    text = {o.path: o.text for o in generate.outputs(names)}[Path(".vscode/launch.json")] or ""
+    launch = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE))
     attach = launch["compounds"][0]["configurations"]
     assert sorted(attach) == sorted(f"Attach: {n}" for n in names if f'"Attach: {n}"' in text)
     assert ("Attach: worker" in attach) == ("worker" in names)
