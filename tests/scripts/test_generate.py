@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core.settings import ROOT
 from scripts import generate
@@ -109,3 +110,13 @@ def test_launch_json_stays_valid_json_for_any_set_of_components(names: tuple[str
     attach = launch["compounds"][0]["configurations"]
     assert sorted(attach) == sorted(f"Attach: {n}" for n in names if f'"Attach: {n}"' in text)
     assert ("Attach: worker" in attach) == ("worker" in names)
+
+
+def test_compose_without_background_work_or_logserver_names_none_of_them() -> None:
+    names = ("postgres", "redis", "migrate", "api")
+    text = {o.path: o.text for o in generate.outputs(names)}[Path("compose.yaml")] or ""
+    compose = yaml.safe_load(text)
+    assert sorted(compose["services"]) == sorted(names)
+    assert "logserver" not in compose["x-after-migrate"]
+    assert sorted(compose["volumes"]) == ["postgres-data", "redis-data"]
+    assert "LOGSERVER_HOST" not in compose["x-app"]["environment"]
