@@ -2,8 +2,8 @@
 
 The settings' default ports (core.settings.DEFAULT_PORTS), the debuggable components, the dev
 CLI's `dev run` (scripts.components.RUNNERS) and the watched folders of the reloading ones come
-from this table; the tests check that process-compose.yaml, the settings and .vscode/launch.json
-agree with it.
+from this table, and `dev generate` makes process-compose.yaml, compose.yaml, .vscode/launch.json
+and deploy/k8s/base from it (docs/components.md).
 """
 
 from __future__ import annotations
