@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from core.settings import Settings
+from scripts.swarm import for_swarm
 from tests.env.tools import ROOT, VENV_BIN, Apt, run
 from tests.support.tiers import unavailable
 
@@ -159,12 +160,18 @@ def _docker() -> str:
     return docker
 
 
-def for_swarm(compose: dict[str, Any]) -> dict[str, Any]:
-    """compose.yaml as `docker stack deploy` takes it: without `depends_on`, which a Swarm
-    ignores and whose long form it rejects (the README's deploy command does the same)."""
-    for service in compose["services"].values():
-        service.pop("depends_on", None)
-    return compose
+def test_the_swarm_file_drops_what_a_stack_rejects() -> None:
+    plain = for_swarm(yaml.safe_load(COMPOSE.read_text()))
+    no_mesh = for_swarm(yaml.safe_load(COMPOSE.read_text()), mesh=False)
+    assert plain["version"] == "3.9"
+    for service in plain["services"].values():
+        assert "depends_on" not in service
+        assert "start_interval" not in service.get("healthcheck", {})
+    for service in no_mesh["services"].values():
+        assert service["deploy"]["endpoint_mode"] == "dnsrr"
+        for port in service.get("ports", []):
+            assert port["mode"] == "host" and "host_ip" not in port
+    assert no_mesh["services"]["api"]["ports"][0]["target"] == 8000
 
 
 def test_a_swarm_takes_the_same_file(scratch: Path) -> None:
