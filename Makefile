@@ -76,9 +76,8 @@ build: ## build the production image (Dockerfile, target runtime) that compose.y
 up: $(ENV_FILE) ## start the production deployment (compose.yaml) and wait until every service is healthy
 	@$(COMPOSE) compose up --detach --wait
 
-stack: ## deploy compose.yaml to a Docker Swarm (after docker swarm init; APP_IMAGE pushed to a registry)
-	@$(BIN)/python -c 'import sys, yaml; c = yaml.safe_load(open("compose.yaml")); [s.pop("depends_on", None) for s in c["services"].values()]; yaml.safe_dump(c, sys.stdout)' \
-		| docker stack deploy --compose-file - $(STACK)
+stack: ## deploy compose.yaml to a Docker Swarm (after docker swarm init; APP_IMAGE in a registry); SWARM_MESH=off, RESOLVE_IMAGE=never
+	@$(BIN)/python -m scripts.swarm $(STACK)
 
 clean-state: ## remove everything a running stack wrote (.state/)
 	rm -rf .state

@@ -3,7 +3,6 @@ checks and ordered start-up, settings from the documented env file, and a Swarm-
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -13,8 +12,8 @@ import pytest
 import yaml
 
 from core.settings import Settings
-from tests.env.tools import ROOT, VENV_BIN, Apt, run
-from tests.support.tiers import unavailable
+from scripts.swarm import for_swarm
+from tests.env.tools import ROOT, VENV_BIN, run
 
 COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.production.example"
@@ -145,52 +144,18 @@ def test_services_find_each_other_by_name(services: dict[str, dict[str, Any]]) -
         assert environment.items() <= services[name]["environment"].items(), name
 
 
-def _docker() -> str:
-    docker = shutil.which("docker")
-    if docker is None:
-        problem = Apt.install("docker.io")
-        docker = shutil.which("docker")
-        if docker is None:
-            unavailable(
-                "docker",
-                f"the docker CLI is missing and could not be installed: {problem}",
-                "install Docker (Debian: apt-get install docker.io), or run as root",
-            )
-    return docker
-
-
-def for_swarm(compose: dict[str, Any]) -> dict[str, Any]:
-    """compose.yaml as `docker stack deploy` takes it: without `depends_on`, which a Swarm
-    ignores and whose long form it rejects (the README's deploy command does the same)."""
-    for service in compose["services"].values():
-        service.pop("depends_on", None)
-    return compose
-
-
-def test_a_swarm_takes_the_same_file(scratch: Path) -> None:
-    docker = _docker()
-    stack = yaml.safe_dump(for_swarm(yaml.safe_load(COMPOSE.read_text())))
-    env = {
-        **os.environ,
-        "ENV_FILE": str(ENV_EXAMPLE),
-        "API_REPLICAS": "3",
-        "HOME": str(scratch),
-        "DOCKER_CONFIG": str(scratch / "docker"),
-    }
-    result = run(
-        [docker, "stack", "config", "--compose-file", "-"], input=stack, env=env, check=False
-    )
-    if result.returncode != 0 and "unknown flag: --compose-file" in result.stderr:
-        unavailable(  # Debian's docker.io 20.10 (Docker 23 added `stack config`)
-            "docker",
-            f"the docker CLI {docker} has no `docker stack config`",
-            "put Docker 23 or later first on the PATH",
-        )
-    assert result.returncode == 0, result.stderr
-    rendered = yaml.safe_load(result.stdout)["services"]
-    assert rendered["api"]["deploy"]["replicas"] == 3
-    assert rendered["worker"]["deploy"]["replicas"] == 2
-    assert rendered["api"]["environment"]["POSTGRES_PASSWORD"] == "CHANGE-ME"
+def test_the_swarm_file_drops_what_a_stack_rejects() -> None:
+    plain = for_swarm(yaml.safe_load(COMPOSE.read_text()))
+    no_mesh = for_swarm(yaml.safe_load(COMPOSE.read_text()), mesh=False)
+    assert plain["version"] == "3.9"
+    for service in plain["services"].values():
+        assert "depends_on" not in service
+        assert "start_interval" not in service.get("healthcheck", {})
+    for service in no_mesh["services"].values():
+        assert service["deploy"]["endpoint_mode"] == "dnsrr"
+        for port in service.get("ports", []):
+            assert port["mode"] == "host" and "host_ip" not in port
+    assert no_mesh["services"]["api"]["ports"][0]["target"] == 8000
 
 
 def _modules_named(command: list[str] | str) -> list[str]:

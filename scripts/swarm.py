@@ -1,0 +1,87 @@
+"""`make stack`: compose.yaml deployed to a Docker Swarm, transformed at deploy time.
+
+There is one compose file. `docker stack deploy` rejects or ignores parts of it, so this
+module rewrites it on the way in and pipes it to `docker stack deploy -c -`:
+- `depends_on` goes (a Swarm ignores it and rejects its long form: migrate's ordering is the
+  services' own wait for the schema, and their restart policy);
+- a health check's `start_interval` goes (Docker 25 compose only; the stack schema rejects it);
+- `version: "3.9"` is set when the file has none (Docker 20.10's stack schema needs it);
+- with SWARM_MESH=off (`--no-mesh`) published ports become `mode: host` and every service gets
+  `deploy.endpoint_mode: dnsrr`: for kernels without IPVS, where the routing mesh and service
+  VIPs do not work (one host port per task, so at most one api task per node per port).
+RESOLVE_IMAGE (default `always`; `never` with no registry) is passed to `--resolve-image`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parent.parent / "compose.yaml"
+
+
+def _host_ports(ports: list[Any]) -> list[dict[str, Any]]:
+    """Published ports in the long form, `mode: host`."""
+    result: list[dict[str, Any]] = []
+    for port in ports:
+        if isinstance(port, dict):
+            result.append({**port, "mode": "host"})
+            continue
+        rest, _, target = str(port).rpartition(":")
+        entry: dict[str, Any] = {"target": int(target), "mode": "host"}
+        address = re.match(r"^[0-9.]+:(.*)$", rest)
+        if address:  # a stack's ports have no host_ip: a swarm publishes on every address
+            rest = address.group(1)
+        if rest:  # a number or a ${VARIABLE:-default} that the stack command interpolates
+            entry["published"] = int(rest) if rest.isdigit() else rest
+        result.append(entry)
+    return result
+
+
+def for_swarm(compose: dict[str, Any], *, mesh: bool = True) -> dict[str, Any]:
+    """compose.yaml as `docker stack deploy` takes it (see the module's docstring)."""
+    compose.setdefault("version", "3.9")
+    for service in compose["services"].values():
+        service.pop("depends_on", None)
+        healthcheck = service.get("healthcheck")
+        if isinstance(healthcheck, dict):
+            healthcheck.pop("start_interval", None)
+        if not mesh:
+            if "ports" in service:
+                service["ports"] = _host_ports(service["ports"])
+            service.setdefault("deploy", {})["endpoint_mode"] = "dnsrr"
+    return compose
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="swarm", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="the stack's name")
+    parser.add_argument("--file", type=Path, default=COMPOSE)
+    parser.add_argument(
+        "--no-mesh",
+        action="store_true",
+        default=os.environ.get("SWARM_MESH", "on") == "off",
+        help="host-mode ports and dnsrr (no IPVS); also SWARM_MESH=off",
+    )
+    parser.add_argument("--print", action="store_true", help="print the file, deploy nothing")
+    args = parser.parse_args(argv)
+    text = yaml.safe_dump(
+        for_swarm(yaml.safe_load(args.file.read_text()), mesh=not args.no_mesh), sort_keys=False
+    )
+    if args.print:
+        sys.stdout.write(text)
+        return 0
+    resolve = os.environ.get("RESOLVE_IMAGE", "always")
+    command = ["docker", "stack", "deploy", "--resolve-image", resolve, "-c", "-", args.stack]
+    return subprocess.run(command, input=text, text=True, check=False).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
