@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import requests
 import schemathesis
 from fastapi.routing import APIRoute
@@ -23,7 +22,6 @@ from app.api.routes import health
 from app.main import create_app
 from app.schemas.user import Email
 from core.settings import load_settings
-from core.tasks import QUEUEABLE
 from tests.support.fuzz import EXAMPLES, REPLAY, SEED
 
 
@@ -72,13 +70,3 @@ def test_every_route_is_an_operation_of_the_schema(served_api: str) -> None:
         path = prefix + re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # convertors
         for method in route.methods or ():
             assert (path, method) in documented, (path, method)
-
-
-@pytest.mark.fast
-def test_task_arguments_are_published_as_their_models_say() -> None:
-    """Bounds pass through floats on their way into the document (app/openapi.py): a bound no
-    float holds would move, and the fuzzer would send values the api refuses."""
-    for task in QUEUEABLE.values():
-        if task.arguments.model_fields:
-            published = DOCUMENT["components"]["schemas"][task.arguments.__name__]
-            assert published["properties"] == task.arguments.model_json_schema()["properties"]
