@@ -1,4 +1,4 @@
-"""The production steps of docs/production.md, really run: `.env.production` from the example, `make build`,
+"""docs/production.md's steps, really run: `.env.production` from the example, `make build`,
 `make up`, `make down`, on Podman (ENGINE=podman, its Docker-compatible API socket), in a copy of
 this checkout (so a developer's own .env.production is never touched).
 
@@ -51,7 +51,7 @@ def copy_checkout() -> None:
 
 
 def production_env_file() -> dict[str, str]:
-    """docs/production.md's first step: .env.production from the example, every CHANGE-ME replaced."""
+    """The first step of docs/production.md: .env.production from the example, no CHANGE-ME."""
     example = (CHECKOUT / ".env.production.example").read_text()
     assert "CHANGE-ME" in example
     secrets_by_name = {}
