@@ -87,7 +87,7 @@ def by_peer(summary: Mapping[str, dict[str, Any]], peers: Sequence[str]) -> dict
 
 
 def table(summary: Mapping[str, Mapping[str, Any]], paths: Mapping[str, str]) -> str:
-    """A Markdown table, so that a run can be pasted into the README as it is."""
+    """A Markdown table, so that a run can be pasted into docs/performance.md as it is."""
     lines = [
         "| target | path | requests/s | p50 ms | p99 ms | ratio to baseline | vs peer "
         "| vs peer without access log |",

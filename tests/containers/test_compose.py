@@ -1,4 +1,4 @@
-"""The README's production steps, really run: `.env.production` from the example, `make build`,
+"""docs/production.md's steps, really run: `.env.production` from the example, `make build`,
 `make up`, `make down`, on Podman (ENGINE=podman, its Docker-compatible API socket), in a copy of
 this checkout (so a developer's own .env.production is never touched).
 
@@ -51,7 +51,7 @@ def copy_checkout() -> None:
 
 
 def production_env_file() -> dict[str, str]:
-    """The README's first step: .env.production from the example, every CHANGE-ME replaced."""
+    """The first step of docs/production.md: .env.production from the example, no CHANGE-ME."""
     example = (CHECKOUT / ".env.production.example").read_text()
     assert "CHANGE-ME" in example
     secrets_by_name = {}
@@ -69,7 +69,7 @@ def production_env_file() -> dict[str, str]:
 
 
 class Deployment:
-    """The commands of the README in the copy, on this run's engine."""
+    """The commands of docs/production.md in the copy, on this run's engine."""
 
     def __init__(self, engine: Podman, service: ApiService, env: dict[str, str]) -> None:
         self.engine = engine

@@ -33,8 +33,8 @@ def env_file(path: str) -> dict[str, str]:
 
 
 def compose_environment(service: dict[str, Any]) -> dict[str, str]:
-    """The service's variables with .env.production made from the example (`cp`, as the README
-    says) and nothing set in the shell."""
+    """The service's variables with .env.production made from the example (`cp`, as
+    docs/production.md says) and nothing set in the shell."""
     assert service["env_file"] == "${ENV_FILE:-.env.production}"
     variables = env_file(".env.production.example")
     for name, value in service.get("environment", {}).items():
