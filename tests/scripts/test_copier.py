@@ -1,0 +1,252 @@
+"""`copier copy` and `copier update` (copier.yml) with the real copier and git: a template
+repository is made from this checkout in tmp_path, tagged, and projects are rendered from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.settings import ROOT
+from scripts.rename import SKIPPED, rename, replace_once
+from tests.support.checkout import fresh_copy
+
+COPIER = Path(sys.executable).with_name("copier")
+OLD_NAMES = ("fastapi-stack", "FastAPI stack")
+ALL_PARTS = ["background", "flower", "logserver", "bench", "devcontainer", "flake", "containers"]
+
+
+def git(where: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(where), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def copier(where: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the copier CLI in `where`, as a user would: git commits carry a test identity."""
+    identity = {"NAME": "test", "EMAIL": "test@localhost"}
+    env = os.environ | {
+        f"GIT_{role}_{key}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for key, value in identity.items()
+    }
+    done = subprocess.run(
+        [str(COPIER), *args], cwd=where, env=env, capture_output=True, text=True, timeout=240
+    )
+    if check and done.returncode:
+        pytest.fail(f"copier {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as a repository of its own: this checkout's files, committed, tagged v1."""
+    template = tmp_path_factory.mktemp("copier") / "template"
+    fresh_copy(template)
+    git(template, "tag", "v1")
+    return template
+
+
+@pytest.fixture
+def own_template(template: Path, tmp_path: Path) -> Path:
+    """A clone of the template that a test may give later versions."""
+    subprocess.run(["git", "clone", "--quiet", str(template), str(tmp_path / "own")], check=True)
+    return tmp_path / "own"
+
+
+def copy(template: Path, project: Path, *data: str) -> None:
+    args = [arg for item in ("project_name=my-shop", *data) for arg in ("--data", item)]
+    copier(project.parent, "copy", "--trust", "--defaults", *args, str(template), project.name)
+
+
+def files_with(root: Path, *needles: str) -> list[str]:
+    """The project's text files that contain one of `needles` (machine-local folders aside)."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not SKIPPED & set(path.relative_to(root).parts):
+            text = path.read_text(errors="replace")
+            if any(needle in text for needle in needles):
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def dev_generate_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own `dev generate --check`, run by this checkout's interpreter (cwd first
+    on sys.path, so the project's modules are the ones imported)."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.dev", "generate", "--check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def uv() -> str:
+    found = shutil.which("uv") or ROOT / ".tools/uv/bin/uv"
+    assert Path(found).exists(), "no uv: run make bootstrap"
+    return str(found)
+
+
+def test_copy_names_the_project_and_records_the_answers(template: Path, tmp_path: Path) -> None:
+    project = tmp_path / "my-shop"
+    copy(template, project, "description=Orders, paid and shipped.")
+
+    assert files_with(project, *OLD_NAMES) == []
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'name = "my-shop"' in pyproject
+    assert 'description = "Orders, paid and shipped."' in pyproject
+    assert 'title="my-shop"' in (project / "app/main.py").read_text()
+    assert "image: ${APP_IMAGE:-my-shop:latest}" in (project / "compose.yaml").read_text()
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v1"
+    assert answers["_src_path"] == str(template)
+    assert answers["project_slug"] == "my-shop"
+    assert answers["parts"] == ALL_PARTS
+    assert "removed_parts" not in answers  # computed, never stored
+
+    for template_only in ("copier.yml", "scripts/rename.py", "tests/scripts/test_copier.py"):
+        assert not (project / template_only).exists(), template_only
+    assert not (project / ".git").exists()  # its own history starts with the user's first commit
+
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The renamed lock still matches pyproject.toml: the project's `make bootstrap` (uv sync
+    # --locked) accepts it.
+    locked = subprocess.run(
+        [uv(), "lock", "--check"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert locked.returncode == 0, locked.stderr
+
+
+def test_update_brings_a_later_version_and_keeps_the_users_edits(
+    own_template: Path, tmp_path: Path
+) -> None:
+    template = own_template
+    project = tmp_path / "my-shop"
+    copy(template, project)
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+
+    # The user's edit: a line at the end of a page the template changes at its start, and a file.
+    page = project / "docs/components.md"
+    page.write_text(page.read_text() + "\nOur own note on components.\n")
+    (project / "app/hello.py").write_text('"""Our own module."""\n')
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "edit")
+
+    # The template's v2: a changed line there, and a new page that names the template.
+    template_page = template / "docs/components.md"
+    old_line = "A component is a process of the stack"
+    assert old_line in template_page.read_text()
+    template_page.write_text(
+        template_page.read_text().replace(old_line, "A component is a process")
+    )
+    (template / "docs/changes.md").write_text("# What changed in fastapi-stack\n")
+    git(template, "add", "--all")
+    git(template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(template, "tag", "v2")
+
+    copier(project, "update", "--trust", "--defaults")
+
+    text = page.read_text()
+    assert "A component is a process: one row" in text
+    assert text.endswith("\nOur own note on components.\n")
+    assert (project / "app/hello.py").exists()
+    assert (project / "docs/changes.md").read_text() == "# What changed in my-shop\n"
+    assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
+    assert list(project.rglob("*.rej")) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["_commit"], answers["project_name"], answers["parts"]) == (
+        "v2",
+        "my-shop",
+        ALL_PARTS,
+    )
+    changed = git(project, "status", "--porcelain").splitlines()
+    assert sorted(changed) == [
+        " M .copier-answers.yml",
+        " M docs/components.md",
+        "?? docs/changes.md",
+    ]
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("project_slug=My_Shop", "The slug must be lowercase letters, digits and single hyphens"),
+        (f"project_slug={'a' * 27}", "The slug must be 26 characters at most"),
+        ('project_name=say "hi"', 'The name cannot hold " or \\'),
+        ("parts=[flower, bench]", "Flower needs the background work"),
+    ],
+)
+def test_a_wrong_answer_is_refused(
+    template: Path, tmp_path: Path, answer: str, message: str
+) -> None:
+    done = copier(
+        tmp_path, "copy", "--trust", "--defaults", "--data", answer, str(template), "p", check=False
+    )
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        [part for part in ALL_PARTS if part not in {"bench", "devcontainer", "flake"}],
+        [],  # the minimal project: api, postgres and redis
+    ],
+)
+def test_copy_removes_the_parts_not_kept(template: Path, tmp_path: Path, kept: list[str]) -> None:
+    if not (ROOT / "scripts/prune.py").exists():
+        pytest.skip("scripts/prune.py (dev prune) is not in this checkout: parts cannot be removed")
+    project = tmp_path / "my-shop"
+    copy(template, project, f"parts=[{', '.join(kept)}]")
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["parts"] == kept
+    gone = {"bench": "bench", "devcontainer": ".devcontainer", "flake": "flake.nix"}
+    for part, path in gone.items():
+        assert (project / path).exists() == (part in kept), path
+    assert files_with(project, *OLD_NAMES) == []
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.fast
+def test_rename_replaces_every_occurrence_once(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "fastapi-stack"\ndescription = "old"\n'
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy/app.yaml").write_text("image: fastapi-stack\n# FastAPI stack\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv/untouched").write_text("fastapi-stack\n")
+    (tmp_path / "binary").write_bytes(b"\xff\xfefastapi-stack")
+
+    changed = rename(tmp_path, "fastapi-stack-shop", "Shop", 'say "hi"')
+    assert sorted(map(str, changed)) == ["deploy/app.yaml", "pyproject.toml"]
+    assert rename(tmp_path, "fastapi-stack-shop", "Shop", 'say "hi"') == []  # idempotent
+    assert (tmp_path / "pyproject.toml").read_text() == (
+        '[project]\nname = "fastapi-stack-shop"\ndescription = "say \\"hi\\""\n'
+    )
+    assert (tmp_path / "deploy/app.yaml").read_text() == "image: fastapi-stack-shop\n# Shop\n"
+    assert (tmp_path / ".venv/untouched").read_text() == "fastapi-stack\n"
+    assert (tmp_path / "binary").read_bytes() == b"\xff\xfefastapi-stack"
+
+
+@pytest.mark.fast
+def test_replace_once_leaves_the_new_name_alone() -> None:
+    assert replace_once(
+        "a fastapi-stack-x b fastapi-stack", "fastapi-stack", "fastapi-stack-x"
+    ) == ("a fastapi-stack-x b fastapi-stack-x")
+    assert replace_once("xfastapi-stack", "fastapi-stack", "xfastapi-stack") == "xfastapi-stack"
