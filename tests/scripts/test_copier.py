@@ -3,6 +3,7 @@ repository is made from this checkout in tmp_path, tagged, and projects are rend
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -154,7 +155,13 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
     git(template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
     git(template, "tag", "v2")
 
+    checked = copier(project, "check-update", "--output-format", "json")
+    assert json.loads(checked.stdout)["update_available"] is True, checked.stdout
     copier(project, "update", "--trust", "--defaults")
+    git(project, "add", "--all")  # check-update reads the committed answers
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "v2")
+    checked = copier(project, "check-update", "--output-format", "json")
+    assert json.loads(checked.stdout)["update_available"] is False, checked.stdout
 
     text = page.read_text()
     assert "A component is a process: one row" in text
@@ -169,11 +176,11 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
         "my-shop",
         ALL_PARTS,
     )
-    changed = git(project, "status", "--porcelain").splitlines()
+    changed = git(project, "diff", "--name-status", "HEAD~", "HEAD").splitlines()
     assert sorted(changed) == [
-        " M .copier-answers.yml",
-        " M docs/components.md",
-        "?? docs/changes.md",
+        "A\tdocs/changes.md",
+        "M\t.copier-answers.yml",
+        "M\tdocs/components.md",
     ]
     checked = dev_generate_check(project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -197,6 +204,27 @@ def test_a_wrong_answer_is_refused(
     assert done.returncode != 0
     assert message in done.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_a_version_without_prune_refuses_to_remove_parts_in_one_line(
+    own_template: Path, tmp_path: Path
+) -> None:
+    if (own_template / "scripts/prune.py").exists():
+        git(own_template, "rm", "--quiet", "scripts/prune.py")
+        git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "-")
+    project = tmp_path / "my-shop"
+    done = copier(
+        tmp_path,
+        *("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", "parts=[bench]"),
+        *(str(own_template), project.name),
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        "copier: this template version cannot remove parts (no 'dev prune'): keep them all\n"
+        in done.stderr
+    )
+    assert not project.exists()  # copier removes what it made
 
 
 @pytest.mark.parametrize(
