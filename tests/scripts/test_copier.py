@@ -94,10 +94,15 @@ def uv() -> str:
     return str(found)
 
 
-def test_copy_names_the_project_and_records_the_answers(template: Path, tmp_path: Path) -> None:
-    project = tmp_path / "my-shop"
+@pytest.fixture(scope="module")
+def project(template: Path) -> Path:
+    """A project copied with the default parts (read-only for the tests that take it)."""
+    project = template.parent / "my-shop"
     copy(template, project, "description=Orders, paid and shipped.")
+    return project
 
+
+def test_copy_names_the_project_and_records_the_answers(template: Path, project: Path) -> None:
     assert files_with(project, *OLD_NAMES) == []
     pyproject = (project / "pyproject.toml").read_text()
     assert 'name = "my-shop"' in pyproject
@@ -124,6 +129,38 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, tmp_path
         [uv(), "lock", "--check"], cwd=project, capture_output=True, text=True, timeout=120
     )
     assert locked.returncode == 0, locked.stderr
+
+
+@pytest.mark.timeout(900)
+def test_the_projects_own_fast_tier_passes(project: Path) -> None:
+    """The project's `make test-fast` in its own .venv, synced from its lock by uv (from uv's
+    cache: a second or so). Its .tools (process-compose, which `make bootstrap` may have to build
+    with Go) is a link to the checkout's."""
+    python = os.path.realpath(sys.executable)  # the interpreter, as scripts/bootstrap.sh picks it
+    subprocess.run(
+        [uv(), "sync", "--locked", "--quiet", "--python", python],
+        cwd=project,
+        env=os.environ | {"UV_PYTHON_DOWNLOADS": "never"},
+        check=True,
+        timeout=600,
+    )
+    (project / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+    modules = subprocess.run(
+        ["grep", "-rlE", "--include=test_*.py", r"mark\.fast\b", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    done = subprocess.run(
+        [".venv/bin/pytest", "-m", "fast", "-q", "-p", "no:cacheprovider", *modules],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1], done.stdout[-2000:]
 
 
 def test_update_brings_a_later_version_and_keeps_the_users_edits(
