@@ -29,13 +29,15 @@ def git(where: Path, *args: str) -> str:
 
 
 def copier(where: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the copier CLI in `where`, as a user would: git commits carry a test identity."""
+    """Run the copier CLI in `where`, as a user of `uvx copier` would (uv on PATH: `dev prune`
+    runs through it); git commits carry a test identity."""
     identity = {"NAME": "test", "EMAIL": "test@localhost"}
     env = os.environ | {
         f"GIT_{role}_{key}": value
         for role in ("AUTHOR", "COMMITTER")
         for key, value in identity.items()
     }
+    env["PATH"] = os.pathsep.join([str(Path(uv()).parent), env["PATH"]])
     done = subprocess.run(
         [str(COPIER), *args], cwd=where, env=env, capture_output=True, text=True, timeout=240
     )
@@ -133,6 +135,10 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, project:
 
 @pytest.mark.timeout(900)
 def test_the_projects_own_fast_tier_passes(project: Path) -> None:
+    assert_own_fast_tier_passes(project)
+
+
+def assert_own_fast_tier_passes(project: Path) -> None:
     """The project's `make test-fast` in its own .venv, synced from its lock by uv (from uv's
     cache: a second or so). Its .tools (process-compose, which `make bootstrap` may have to build
     with Go) is a link to the checkout's."""
@@ -264,27 +270,74 @@ def test_a_version_without_prune_refuses_to_remove_parts_in_one_line(
     assert not project.exists()  # copier removes what it made
 
 
-@pytest.mark.parametrize(
-    "kept",
-    [
-        [part for part in ALL_PARTS if part not in {"bench", "devcontainer", "flake"}],
-        [],  # the minimal project: api, postgres and redis
-    ],
-)
-def test_copy_removes_the_parts_not_kept(template: Path, tmp_path: Path, kept: list[str]) -> None:
+# A path that each part has while it is kept and loses when it is removed.
+PART_PATHS = {
+    "background": "worker",
+    "flower": "deploy/k8s/base/flower.yaml",
+    "logserver": "logserver",
+    "bench": "bench",
+    "devcontainer": ".devcontainer",
+    "flake": "flake.nix",
+    "containers": "tests/containers",
+}
+
+
+def copy_kept(template: Path, project: Path, kept: list[str]) -> None:
+    """A project with only the parts `kept`: copied, then checked against its answers."""
     if not (ROOT / "scripts/prune.py").exists():
         pytest.skip("scripts/prune.py (dev prune) is not in this checkout: parts cannot be removed")
-    project = tmp_path / "my-shop"
     copy(template, project, f"parts=[{', '.join(kept)}]")
-
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["parts"] == kept
-    gone = {"bench": "bench", "devcontainer": ".devcontainer", "flake": "flake.nix"}
-    for part, path in gone.items():
+    assert_parts(project, kept)
+
+
+def assert_parts(project: Path, kept: list[str]) -> None:
+    for part, path in PART_PATHS.items():
         assert (project / path).exists() == (part in kept), path
-    assert files_with(project, *OLD_NAMES) == []
+    assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
     checked = dev_generate_check(project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [("background", "flower"), *((part,) for part in ALL_PARTS if part != "background")],
+    ids="+".join,
+)
+def test_each_part_is_removed_alone(
+    template: Path, tmp_path: Path, removed: tuple[str, ...]
+) -> None:
+    copy_kept(template, tmp_path / "my-shop", [part for part in ALL_PARTS if part not in removed])
+
+
+@pytest.mark.timeout(900)
+def test_the_minimal_project_passes_its_own_fast_tier(template: Path, tmp_path: Path) -> None:
+    """Every part removed: api, postgres and redis."""
+    copy_kept(template, tmp_path / "my-shop", [])
+    assert_own_fast_tier_passes(tmp_path / "my-shop")
+
+
+def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> None:
+    project = tmp_path / "my-shop"
+    copy_kept(own_template, project, ["background", "flower"])
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+    (own_template / "docs/changes.md").write_text("# What changed\n")
+    git(own_template, "add", "--all")
+    git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(own_template, "tag", "v2")
+
+    copier(project, "update", "--trust", "--defaults")
+
+    assert (project / "docs/changes.md").exists()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["parts"] == [
+        "background",
+        "flower",
+    ]
+    assert_parts(project, ["background", "flower"])
+    assert list(project.rglob("*.rej")) == []
 
 
 @pytest.mark.fast
