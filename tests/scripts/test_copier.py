@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,33 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, project:
         [uv(), "lock", "--check"], cwd=project, capture_output=True, text=True, timeout=120
     )
     assert locked.returncode == 0, locked.stderr
+
+
+def test_the_templates_own_answers_reproduce_the_repository(template: Path, tmp_path: Path) -> None:
+    """No second copy of any file: with the template's own name and description, the project is
+    the repository, byte for byte and executable bit for executable bit."""
+    description = tomllib.loads((template / "pyproject.toml").read_text())["project"]["description"]
+    project = tmp_path / "itself"
+    copy(
+        template,
+        project,
+        "project_name=FastAPI stack",
+        "project_slug=fastapi-stack",
+        f"description={description}",
+    )
+    template_only = {
+        "copier.yml",
+        "scripts/rename.py",
+        "tests/scripts/test_copier.py",
+        "{{_copier_conf.answers_file}}.jinja",
+    }
+    expected = set(git(template, "ls-files").splitlines()) - template_only
+    made = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    assert made == expected | {".copier-answers.yml"}
+    for name in sorted(expected):
+        mine, theirs = project / name, template / name
+        assert mine.read_bytes() == theirs.read_bytes(), name
+        assert os.access(mine, os.X_OK) == os.access(theirs, os.X_OK), name
 
 
 @pytest.mark.timeout(900)
