@@ -197,6 +197,20 @@ def assert_own_fast_tier_passes(project: Path) -> None:
     assert " passed" in done.stdout.splitlines()[-1], done.stdout[-2000:]
 
 
+# Prints the default of each setting named in argv, as the project's Settings class has it.
+DEFAULTS = """
+import sys
+from core.settings import Settings
+print(*(Settings.model_fields[name].default for name in sys.argv[1:]))
+"""
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def test_update_brings_a_later_version_and_keeps_the_users_edits(
     own_template: Path, tmp_path: Path
 ) -> None:
@@ -207,19 +221,27 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
     git(project, "add", "--all")
     git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
 
-    # The user's edit: a line at the end of a page the template changes at its start, and a file.
+    # The user's edits: a line at the end of a page the template changes at its start, a changed
+    # setting a few lines from where the template adds one, and a module of their own.
     page = project / "docs/components.md"
     page.write_text(page.read_text() + "\nOur own note on components.\n")
+    replace(
+        project / "core/settings.py", "api_workers: int = Field(1,", "api_workers: int = Field(2,"
+    )
     (project / "app/hello.py").write_text('"""Our own module."""\n')
     git(project, "add", "--all")
     git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "edit")
 
-    # The template's v2: a changed line there, and a new page that names the template.
-    template_page = template / "docs/components.md"
-    old_line = "A component is a process of the stack"
-    assert old_line in template_page.read_text()
-    template_page.write_text(
-        template_page.read_text().replace(old_line, "A component is a process")
+    # The template's v2: a changed line there, a new setting, and a new page that names it.
+    replace(
+        template / "docs/components.md",
+        "A component is a process of the stack",
+        "A component is a process",
+    )
+    replace(
+        template / "core/settings.py",
+        'bind_host: str = "127.0.0.1"\n',
+        'bind_host: str = "127.0.0.1"\n    greeting: str = "hello"\n',
     )
     (template / "docs/changes.md").write_text("# What changed in fastapi-stack\n")
     git(template, "add", "--all")
@@ -238,6 +260,14 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
     assert "A component is a process: one row" in text
     assert text.endswith("\nOur own note on components.\n")
     assert (project / "app/hello.py").exists()
+    defaults = subprocess.run(
+        [sys.executable, "-c", DEFAULTS, "api_workers", "greeting"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert defaults == ["2", "hello"]  # the user's value, the template's new setting
     assert (project / "docs/changes.md").read_text() == "# What changed in my-shop\n"
     assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
     assert list(project.rglob("*.rej")) == []
@@ -251,6 +281,7 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
     assert sorted(changed) == [
         "A\tdocs/changes.md",
         "M\t.copier-answers.yml",
+        "M\tcore/settings.py",
         "M\tdocs/components.md",
     ]
     checked = dev_generate_check(project)
