@@ -1,0 +1,429 @@
+"""`copier copy` and `copier update` (copier.yml) with the real copier and git: a template
+repository is made from this checkout in tmp_path, tagged, and projects are rendered from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.settings import ROOT
+from scripts.rename import SKIPPED, rename, replace_once
+from tests.support.checkout import fresh_copy
+
+COPIER = Path(sys.executable).with_name("copier")
+OLD_NAMES = ("fastapi-stack", "FastAPI stack")
+ALL_PARTS = ["background", "flower", "logserver", "bench", "devcontainer", "flake", "containers"]
+
+
+def git(where: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(where), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def copier(where: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the copier CLI in `where`, as a user of `uvx copier` would (uv on PATH: `dev prune`
+    runs through it); git commits carry a test identity."""
+    identity = {"NAME": "test", "EMAIL": "test@localhost"}
+    env = os.environ | {
+        f"GIT_{role}_{key}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for key, value in identity.items()
+    }
+    env["PATH"] = os.pathsep.join([str(Path(uv()).parent), env["PATH"]])
+    done = subprocess.run(
+        [str(COPIER), *args], cwd=where, env=env, capture_output=True, text=True, timeout=240
+    )
+    if check and done.returncode:
+        pytest.fail(f"copier {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as a repository of its own: this checkout's files, committed, tagged v1."""
+    template = tmp_path_factory.mktemp("copier") / "template"
+    fresh_copy(template)
+    git(template, "tag", "v1")
+    return template
+
+
+@pytest.fixture
+def own_template(template: Path, tmp_path: Path) -> Path:
+    """A clone of the template that a test may give later versions."""
+    subprocess.run(["git", "clone", "--quiet", str(template), str(tmp_path / "own")], check=True)
+    return tmp_path / "own"
+
+
+def copy(template: Path, project: Path, *data: str) -> None:
+    args = [arg for item in ("project_name=my-shop", *data) for arg in ("--data", item)]
+    copier(project.parent, "copy", "--trust", "--defaults", *args, str(template), project.name)
+
+
+def files_with(root: Path, *needles: str) -> list[str]:
+    """The project's text files that contain one of `needles` (machine-local folders aside)."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not SKIPPED & set(path.relative_to(root).parts):
+            text = path.read_text(errors="replace")
+            if any(needle in text for needle in needles):
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def dev_generate_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own `dev generate --check`, run by this checkout's interpreter (cwd first
+    on sys.path, so the project's modules are the ones imported)."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.dev", "generate", "--check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def uv() -> str:
+    found = shutil.which("uv") or ROOT / ".tools/uv/bin/uv"
+    assert Path(found).exists(), "no uv: run make bootstrap"
+    return str(found)
+
+
+@pytest.fixture(scope="module")
+def project(template: Path) -> Path:
+    """A project copied with the default parts (read-only for the tests that take it)."""
+    project = template.parent / "my-shop"
+    copy(template, project, "description=Orders, paid and shipped.")
+    return project
+
+
+def test_copy_names_the_project_and_records_the_answers(template: Path, project: Path) -> None:
+    assert files_with(project, *OLD_NAMES) == []
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'name = "my-shop"' in pyproject
+    assert 'description = "Orders, paid and shipped."' in pyproject
+    assert 'title="my-shop"' in (project / "app/main.py").read_text()
+    assert "image: ${APP_IMAGE:-my-shop:latest}" in (project / "compose.yaml").read_text()
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v1"
+    assert answers["_src_path"] == str(template)
+    assert answers["project_slug"] == "my-shop"
+    assert answers["parts"] == ALL_PARTS
+    assert "removed_parts" not in answers  # computed, never stored
+
+    for template_only in ("copier.yml", "scripts/rename.py", "tests/scripts/test_copier.py"):
+        assert not (project / template_only).exists(), template_only
+    assert not (project / ".git").exists()  # its own history starts with the user's first commit
+
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The renamed lock still matches pyproject.toml: the project's `make bootstrap` (uv sync
+    # --locked) accepts it.
+    locked = subprocess.run(
+        [uv(), "lock", "--check"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert locked.returncode == 0, locked.stderr
+
+
+def test_the_templates_own_answers_reproduce_the_repository(template: Path, tmp_path: Path) -> None:
+    """No second copy of any file: with the template's own name and description, the project is
+    the repository, byte for byte and executable bit for executable bit."""
+    description = tomllib.loads((template / "pyproject.toml").read_text())["project"]["description"]
+    project = tmp_path / "itself"
+    copy(
+        template,
+        project,
+        "project_name=FastAPI stack",
+        "project_slug=fastapi-stack",
+        f"description={description}",
+    )
+    template_only = {
+        "copier.yml",
+        "scripts/rename.py",
+        "tests/scripts/test_copier.py",
+        "{{_copier_conf.answers_file}}.jinja",
+    }
+    expected = set(git(template, "ls-files").splitlines()) - template_only
+    made = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    assert made == expected | {".copier-answers.yml"}
+    for name in sorted(expected):
+        mine, theirs = project / name, template / name
+        assert mine.read_bytes() == theirs.read_bytes(), name
+        assert os.access(mine, os.X_OK) == os.access(theirs, os.X_OK), name
+
+
+@pytest.mark.timeout(900)
+def test_the_projects_own_fast_tier_passes(project: Path) -> None:
+    assert_own_fast_tier_passes(project)
+
+
+def assert_own_fast_tier_passes(project: Path) -> None:
+    """The project's `make test-fast` in its own .venv, synced from its lock by uv (from uv's
+    cache: a second or so). Its .tools (process-compose, which `make bootstrap` may have to build
+    with Go) is a link to the checkout's."""
+    python = os.path.realpath(sys.executable)  # the interpreter, as scripts/bootstrap.sh picks it
+    subprocess.run(
+        [uv(), "sync", "--locked", "--quiet", "--python", python],
+        cwd=project,
+        env=os.environ | {"UV_PYTHON_DOWNLOADS": "never"},
+        check=True,
+        timeout=600,
+    )
+    (project / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+    modules = subprocess.run(
+        ["grep", "-rlE", "--include=test_*.py", r"mark\.fast\b", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    done = subprocess.run(
+        [".venv/bin/pytest", "-m", "fast", "-q", "-p", "no:cacheprovider", *modules],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1], done.stdout[-2000:]
+
+
+# Prints the default of each setting named in argv, as the project's Settings class has it.
+DEFAULTS = """
+import sys
+from core.settings import Settings
+print(*(Settings.model_fields[name].default for name in sys.argv[1:]))
+"""
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_update_brings_a_later_version_and_keeps_the_users_edits(
+    own_template: Path, tmp_path: Path
+) -> None:
+    template = own_template
+    project = tmp_path / "my-shop"
+    copy(template, project)
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+
+    # The user's edits: a line at the end of a page the template changes at its start, a changed
+    # setting a few lines from where the template adds one, and a module of their own.
+    page = project / "docs/components.md"
+    page.write_text(page.read_text() + "\nOur own note on components.\n")
+    replace(
+        project / "core/settings.py", "api_workers: int = Field(1,", "api_workers: int = Field(2,"
+    )
+    (project / "app/hello.py").write_text('"""Our own module."""\n')
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "edit")
+
+    # The template's v2: a changed line there, a new setting, and a new page that names it.
+    replace(
+        template / "docs/components.md",
+        "A component is a process of the stack",
+        "A component is a process",
+    )
+    replace(
+        template / "core/settings.py",
+        'bind_host: str = "127.0.0.1"\n',
+        'bind_host: str = "127.0.0.1"\n    greeting: str = "hello"\n',
+    )
+    (template / "docs/changes.md").write_text("# What changed in fastapi-stack\n")
+    git(template, "add", "--all")
+    git(template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(template, "tag", "v2")
+
+    checked = copier(project, "check-update", "--output-format", "json")
+    assert json.loads(checked.stdout)["update_available"] is True, checked.stdout
+    copier(project, "update", "--trust", "--defaults")
+    git(project, "add", "--all")  # check-update reads the committed answers
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "v2")
+    checked = copier(project, "check-update", "--output-format", "json")
+    assert json.loads(checked.stdout)["update_available"] is False, checked.stdout
+
+    text = page.read_text()
+    assert "A component is a process: one row" in text
+    assert text.endswith("\nOur own note on components.\n")
+    assert (project / "app/hello.py").exists()
+    defaults = subprocess.run(
+        [sys.executable, "-c", DEFAULTS, "api_workers", "greeting"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert defaults == ["2", "hello"]  # the user's value, the template's new setting
+    assert (project / "docs/changes.md").read_text() == "# What changed in my-shop\n"
+    assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
+    assert list(project.rglob("*.rej")) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["_commit"], answers["project_name"], answers["parts"]) == (
+        "v2",
+        "my-shop",
+        ALL_PARTS,
+    )
+    changed = git(project, "diff", "--name-status", "HEAD~", "HEAD").splitlines()
+    assert sorted(changed) == [
+        "A\tdocs/changes.md",
+        "M\t.copier-answers.yml",
+        "M\tcore/settings.py",
+        "M\tdocs/components.md",
+    ]
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("project_slug=My_Shop", "The slug must be lowercase letters, digits and single hyphens"),
+        (f"project_slug={'a' * 27}", "The slug must be 26 characters at most"),
+        ('project_name=say "hi"', 'The name cannot hold " or \\'),
+        ("parts=[flower, bench]", "Flower needs the background work"),
+    ],
+)
+def test_a_wrong_answer_is_refused(
+    template: Path, tmp_path: Path, answer: str, message: str
+) -> None:
+    done = copier(
+        tmp_path, "copy", "--trust", "--defaults", "--data", answer, str(template), "p", check=False
+    )
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_version_without_prune_refuses_to_remove_parts_in_one_line(
+    own_template: Path, tmp_path: Path
+) -> None:
+    if (own_template / "scripts/prune.py").exists():
+        git(own_template, "rm", "--quiet", "scripts/prune.py")
+        git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "-")
+    project = tmp_path / "my-shop"
+    done = copier(
+        tmp_path,
+        *("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", "parts=[bench]"),
+        *(str(own_template), project.name),
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        "copier: this template version cannot remove parts (no 'dev prune'): keep them all\n"
+        in done.stderr
+    )
+    assert not project.exists()  # copier removes what it made
+
+
+# A path that each part has while it is kept and loses when it is removed.
+PART_PATHS = {
+    "background": "worker",
+    "flower": "deploy/k8s/base/flower.yaml",
+    "logserver": "logserver",
+    "bench": "bench",
+    "devcontainer": ".devcontainer",
+    "flake": "flake.nix",
+    "containers": "tests/containers",
+}
+
+
+def copy_kept(template: Path, project: Path, kept: list[str]) -> None:
+    """A project with only the parts `kept`: copied, then checked against its answers."""
+    if not (ROOT / "scripts/prune.py").exists():
+        pytest.skip("scripts/prune.py (dev prune) is not in this checkout: parts cannot be removed")
+    copy(template, project, f"parts=[{', '.join(kept)}]")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["parts"] == kept
+    assert_parts(project, kept)
+
+
+def assert_parts(project: Path, kept: list[str]) -> None:
+    for part, path in PART_PATHS.items():
+        assert (project / path).exists() == (part in kept), path
+    assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
+    checked = dev_generate_check(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [("background", "flower"), *((part,) for part in ALL_PARTS if part != "background")],
+    ids="+".join,
+)
+def test_each_part_is_removed_alone(
+    template: Path, tmp_path: Path, removed: tuple[str, ...]
+) -> None:
+    copy_kept(template, tmp_path / "my-shop", [part for part in ALL_PARTS if part not in removed])
+
+
+@pytest.mark.timeout(900)
+def test_the_minimal_project_passes_its_own_fast_tier(template: Path, tmp_path: Path) -> None:
+    """Every part removed: api, postgres and redis."""
+    copy_kept(template, tmp_path / "my-shop", [])
+    assert_own_fast_tier_passes(tmp_path / "my-shop")
+
+
+def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> None:
+    project = tmp_path / "my-shop"
+    copy_kept(own_template, project, ["background", "flower"])
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+    (own_template / "docs/changes.md").write_text("# What changed\n")
+    git(own_template, "add", "--all")
+    git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(own_template, "tag", "v2")
+
+    copier(project, "update", "--trust", "--defaults")
+
+    assert (project / "docs/changes.md").exists()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["parts"] == [
+        "background",
+        "flower",
+    ]
+    assert_parts(project, ["background", "flower"])
+    assert list(project.rglob("*.rej")) == []
+
+
+@pytest.mark.fast
+def test_rename_replaces_every_occurrence_once(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "fastapi-stack"\ndescription = "old"\n'
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy/app.yaml").write_text("image: fastapi-stack\n# FastAPI stack\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv/untouched").write_text("fastapi-stack\n")
+    (tmp_path / "binary").write_bytes(b"\xff\xfefastapi-stack")
+
+    changed = rename(tmp_path, "fastapi-stack-shop", "Shop", 'say "hi"')
+    assert sorted(map(str, changed)) == ["deploy/app.yaml", "pyproject.toml"]
+    assert rename(tmp_path, "fastapi-stack-shop", "Shop", 'say "hi"') == []  # idempotent
+    assert (tmp_path / "pyproject.toml").read_text() == (
+        '[project]\nname = "fastapi-stack-shop"\ndescription = "say \\"hi\\""\n'
+    )
+    assert (tmp_path / "deploy/app.yaml").read_text() == "image: fastapi-stack-shop\n# Shop\n"
+    assert (tmp_path / ".venv/untouched").read_text() == "fastapi-stack\n"
+    assert (tmp_path / "binary").read_bytes() == b"\xff\xfefastapi-stack"
+
+
+@pytest.mark.fast
+def test_replace_once_leaves_the_new_name_alone() -> None:
+    assert replace_once(
+        "a fastapi-stack-x b fastapi-stack", "fastapi-stack", "fastapi-stack-x"
+    ) == ("a fastapi-stack-x b fastapi-stack-x")
+    assert replace_once("xfastapi-stack", "fastapi-stack", "xfastapi-stack") == "xfastapi-stack"
