@@ -3,8 +3,9 @@
 There is one compose file. `docker stack deploy` rejects or ignores parts of it, so this
 module rewrites it on the way in and pipes it to `docker stack deploy -c -`:
 - `depends_on` goes (a Swarm ignores it and rejects its long form); a service that waited for
-  migrate to complete first waits for the schema at head instead (`python -m
-  app.db.schema_head`, as the Kubernetes init containers do), then runs its command;
+  migrate to complete first waits for the schema at head instead, and one that waited for
+  postgres (migrate) for the database to answer (`python -m app.db.schema_head`, as the
+  Kubernetes init containers do), then runs its command;
 - a health check's `start_interval` goes (Docker 25 compose only; the stack schema rejects it);
 - `version: "3.9"` is set when the file has none (Docker 20.10's stack schema needs it);
 - with SWARM_MESH=off (`--no-mesh`) published ports become `mode: host` and every service gets
@@ -48,15 +49,17 @@ def _host_ports(ports: list[Any]) -> list[dict[str, Any]]:
     return result
 
 
-# The wait a service that depended on migrate's completion runs first (its seconds: a swarm
+# The wait a service runs first, by the service its depends_on named (the seconds: a swarm
 # restarts a task that gives up).
-SCHEMA_WAIT = ["python", "-m", "app.db.schema_head", "600"]
+WAITS = {
+    "migrate": "python -m app.db.schema_head 600",
+    "postgres": "python -m app.db.schema_head --reachable 600",
+}
 
 
-def _after_schema(command: list[str]) -> list[str]:
-    """`command`, run once the schema is at head."""
-    wait = " ".join(SCHEMA_WAIT)
-    return ["sh", "-c", f'{wait} && exec "$@"', "sh", *command]
+def _after(wait: str, command: list[str]) -> list[str]:
+    """`command`, run once `wait` exits 0 (`$$`: the stack command interpolates `$`)."""
+    return ["sh", "-c", f'{wait} && exec "$$@"', "sh", *command]
 
 
 def for_swarm(
@@ -66,8 +69,9 @@ def for_swarm(
     compose.setdefault("version", "3.9")
     for service in compose["services"].values():
         depends_on = service.pop("depends_on", None) or {}
-        if "migrate" in depends_on and isinstance(service.get("command"), list):
-            service["command"] = _after_schema(service["command"])
+        waits = [WAITS[name] for name in WAITS if name in depends_on]
+        if waits and isinstance(service.get("command"), list):
+            service["command"] = _after(waits[0], service["command"])
         healthcheck = service.get("healthcheck")
         if isinstance(healthcheck, dict):
             healthcheck.pop("start_interval", None)

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,8 +33,8 @@ from tests.containers.compose_engine import ApiService, HealthTimer, http, start
 from tests.containers.docker_engine import HOME as DOCKER_HOME
 from tests.containers.docker_engine import DockerDaemon
 from tests.containers.engine import ENGINE_HOME, Podman
-from tests.support.checkout import fresh_copy
-from tests.support.processes import free_port, wait_for
+from tests.containers.production import copy_checkout, make, published_ports
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
 
@@ -46,31 +44,6 @@ PROJECT = "fastapi-stack"
 LONG_RUNNING = ("postgres", "redis", "logserver", "api", "worker", "beat", "flower")
 AFTER_MIGRATE = ("api", "worker", "beat")
 HEALTHY_SECONDS = 300
-
-
-def copy_checkout(checkout: Path) -> None:
-    """The checkout's files as git sees them (committed or not, ignored ones left out), and the
-    README's first step: .env.production from the example, every CHANGE-ME replaced."""
-    fresh_copy(checkout, skip=("tests/",))
-    production_env_file(checkout)
-
-
-def production_env_file(checkout: Path) -> dict[str, str]:
-    """.env.production from the example, every CHANGE-ME replaced."""
-    example = (checkout / ".env.production.example").read_text()
-    assert "CHANGE-ME" in example
-    secrets_by_name = {}
-    lines = []
-    for line in example.splitlines():
-        if "=CHANGE-ME" in line and not line.lstrip().startswith("#"):
-            name = line.split("=", 1)[0]
-            secrets_by_name[name] = secrets.token_urlsafe(18)
-            line = f"{name}={secrets_by_name[name]}"
-        lines.append(line)
-    text = "\n".join(lines) + "\n"
-    assert "=CHANGE-ME" not in text
-    (checkout / ".env.production").write_text(text)
-    return secrets_by_name
 
 
 Engine = Callable[..., subprocess.CompletedProcess[str]]  # a Podman or a DockerDaemon
@@ -90,25 +63,7 @@ class Deployment:
         self.checkout = checkout
 
     def make(self, target: str, timeout: float = 1800) -> float:
-        started = time.monotonic()
-        result = subprocess.run(
-            ["make", target],
-            cwd=self.checkout,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        seconds = time.monotonic() - started
-        if result.returncode != 0:
-            pytest.fail(
-                f"`make {target}` exited {result.returncode} after {seconds:.0f}s\n"
-                f"--- stdout\n{result.stdout[-5000:]}\n--- stderr\n{result.stderr[-5000:]}\n"
-                f"--- containers\n{self.describe()}",
-                pytrace=False,
-            )
-        return seconds
+        return make(self.checkout, target, self.env, timeout=timeout, describe=self.describe)
 
     def compose(self, *args: str) -> None:
         subprocess.run(
@@ -169,20 +124,6 @@ def health(container: dict[str, Any]) -> str:
 
 def started_at(container: dict[str, Any]) -> str:
     return str(container["State"]["StartedAt"])
-
-
-def published_ports(env: dict[str, str]) -> dict[str, str]:
-    """`env` with free published ports, the compose CLI of .venv on PATH (the copy has no .venv
-    of its own), and none of the developer's own deployment variables."""
-    env = {
-        **env,
-        "API_PUBLISHED_PORT": str(free_port()),
-        "FLOWER_PUBLISHED_PORT": str(free_port()),
-        "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-    }
-    for name in ("APP_IMAGE", "ENV_FILE", "API_REPLICAS", "WORKER_REPLICAS"):
-        env.pop(name, None)
-    return env
 
 
 @pytest.fixture

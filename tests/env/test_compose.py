@@ -161,7 +161,7 @@ def test_the_swarm_file_drops_what_a_stack_rejects() -> None:
     assert dynamic["services"]["api"]["ports"] == [{"target": 8000, "mode": "host"}]
 
 
-def test_on_a_swarm_what_waited_for_migrate_waits_for_the_schema() -> None:
+def test_on_a_swarm_what_waited_for_migrate_waits_for_the_schema_and_migrate_for_postgres() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     after_migrate = {
         name
@@ -172,10 +172,11 @@ def test_on_a_swarm_what_waited_for_migrate_waits_for_the_schema() -> None:
     swarm = for_swarm(yaml.safe_load(COMPOSE.read_text()))
     for name, service in swarm["services"].items():
         command = compose["services"][name].get("command")
-        if name in after_migrate:
+        if name in after_migrate | {"migrate"}:
             shell, script = service["command"][:3:2]
             assert (shell, service["command"][3:]) == ("sh", ["sh", *command]), name
-            assert script == 'python -m app.db.schema_head 600 && exec "$@"', name
+            wait = "--reachable 600" if name == "migrate" else "600"
+            assert script == f'python -m app.db.schema_head {wait} && exec "$$@"', name
         else:
             assert service.get("command") == command, name
 
