@@ -66,6 +66,16 @@ class CheckoutNetwork:
     def swarm_pool(self) -> str:
         return f"10.{self.octet}.128.0/18"
 
+    @property
+    def swarm_port(self) -> int:
+        """The swarm's management port (--listen-addr), 2377 by default."""
+        return 23700 + self.octet
+
+    @property
+    def data_path_port(self) -> int:
+        """The swarm's VXLAN port (--data-path-port), 4789 by default."""
+        return 47000 + self.octet
+
 
 @dataclass(frozen=True)
 class MachineState:

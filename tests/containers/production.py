@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.env.tools import run
 from tests.support.checkout import fresh_copy
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,15 +70,8 @@ def make(
     """`make target` (and VARIABLE=value words) in `checkout`, its seconds; a failure shows its
     output and `describe()`."""
     started = time.monotonic()
-    result = subprocess.run(
-        ["make", *target.split()],  # the target, and VARIABLE=value overrides
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    # the target, and VARIABLE=value overrides
+    result = run(["make", *target.split()], cwd=checkout, env=env, timeout=timeout, check=False)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         pytest.fail(
@@ -86,3 +81,31 @@ def make(
             pytrace=False,
         )
     return seconds
+
+
+Api = Callable[..., tuple[int, Any]]  # (method, path, body=None) -> (status, JSON body)
+
+
+def user_round_trip(api: Api, prefix: str) -> tuple[int, str]:
+    """A user created and read back through `api`: (its id, its name)."""
+    username = f"{prefix}{uuid.uuid4().hex[:6]}"
+    status, user = api(
+        "POST", "/api/v1/users", {"username": username, "email": f"{username}@example.com"}
+    )
+    assert status == 201, user
+    status, read = api("GET", f"/api/v1/users/{user['id']}")
+    assert (status, read["username"]) == (200, username), read
+    return int(user["id"]), username
+
+
+def finished_task(api: Api, task_id: str) -> dict[str, Any]:
+    """The task's state once it finished, as the api reports it."""
+    task: dict[str, Any] = {}
+
+    def finished() -> bool:
+        nonlocal task
+        task = api("GET", f"/api/v1/tasks/{task_id}")[1]
+        return task.get("state") in {"SUCCESS", "FAILURE"}
+
+    wait_for(finished, timeout=60, what=f"task {task_id} to finish", interval=1)
+    return task

@@ -33,7 +33,13 @@ from tests.containers.compose_engine import ApiService, HealthTimer, http, start
 from tests.containers.docker_engine import HOME as DOCKER_HOME
 from tests.containers.docker_engine import DockerDaemon
 from tests.containers.engine import ENGINE_HOME, Podman
-from tests.containers.production import copy_checkout, make, published_ports
+from tests.containers.production import (
+    copy_checkout,
+    finished_task,
+    make,
+    published_ports,
+    user_round_trip,
+)
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
@@ -196,14 +202,8 @@ def build_up_down(deployment: Deployment, capsys: pytest.CaptureFixture[str]) ->
     status, ready = deployment.api("GET", "/ready")
     assert status == 200, ready
     say(f"GET /ready: {status} {ready}")
-    username = f"keeper{uuid.uuid4().hex[:6]}"
-    status, user = deployment.api(
-        "POST", "/api/v1/users", {"username": username, "email": f"{username}@example.com"}
-    )
-    assert status == 201, user
-    status, read = deployment.api("GET", f"/api/v1/users/{user['id']}")
-    assert (status, read["username"]) == (200, username), read
-    say(f"user {user['id']} ({username}) created and read back")
+    user_id, username = user_round_trip(deployment.api, "keeper")
+    say(f"user {user_id} ({username}) created and read back")
 
     check_task_and_access_record(deployment, say)
 
@@ -212,9 +212,9 @@ def build_up_down(deployment: Deployment, capsys: pytest.CaptureFixture[str]) ->
     seconds = deployment.make("up")
     say(f"make down, make up again: {seconds:.1f}s")
     assert deployment.all_healthy(), deployment.describe()
-    status, read = deployment.api("GET", f"/api/v1/users/{user['id']}")
+    status, read = deployment.api("GET", f"/api/v1/users/{user_id}")
     assert (status, read["username"]) == (200, username), read
-    say(f"after down/up: all {len(LONG_RUNNING)} services healthy, user {user['id']} still there")
+    say(f"after down/up: all {len(LONG_RUNNING)} services healthy, user {user_id} still there")
 
     check_killed_api_comes_back(deployment, say)
 
@@ -245,14 +245,7 @@ def check_task_and_access_record(deployment: Deployment, say: Callable[[str], No
         "POST", "/api/v1/tasks/ping", None, **{"X-Request-ID": request_id}
     )
     assert status == 202, queued
-    task: dict[str, Any] = {}
-
-    def finished() -> bool:
-        nonlocal task
-        task = deployment.api("GET", f"/api/v1/tasks/{queued['id']}")[1]
-        return task.get("state") in {"SUCCESS", "FAILURE"}
-
-    wait_for(finished, timeout=60, what="the ping task to finish", interval=1)
+    task = finished_task(deployment.api, queued["id"])
     assert (task["state"], task["result"]) == ("SUCCESS", "pong"), task
     say(f"task ping {queued['id']}: {task['state']} {task['result']!r}")
 
