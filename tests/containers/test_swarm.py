@@ -209,7 +209,7 @@ def check_migrate_ran_once_first(swarm: Swarm) -> None:
             logs = swarm.docker("logs", "--timestamps", container["Id"]).stdout.splitlines()
             said = [line.split(" ", 1) for line in logs]
             assert said[0][1].startswith("schema: waiting for"), (name, logs[:10])
-            at_head = [instant(time) for time, line in said if line == "schema: at head"]
+            at_head = [instant(stamp) for stamp, line in said if line == "schema: at head"]
             # The schema reaches head when migrate commits, a moment before its process exits.
             assert at_head and at_head[0] >= began, (name, logs[:10], began)
     swarm.say(
