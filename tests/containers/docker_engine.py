@@ -9,15 +9,14 @@ checkout's own, started and stopped by the tests.
   same range, so two checkouts' daemons never take the same name or subnet.
 - Stopping it leaves the machine as it was: containers, networks and the swarm are removed, the
   daemon is stopped by its pid, its links deleted, and the iptables rules and DOCKER* chains it
-  added (and the forwarding it turned on) undone. `MachineState` is what the tests compare.
+  added (and the forwarding it turned on) undone (tests/containers/machine.py, which the tests
+  compare the machine with).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shlex
 import signal
 import subprocess
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.engine import Podman
+from tests.containers.machine import MachineState, restore
 from tests.env.tools import Apt, run
 from tests.support.processes import wait_for
 from tests.support.tiers import unavailable
@@ -36,10 +36,6 @@ HOME = ROOT / ".state" / "docker"
 DOCKERD = Path("/usr/sbin/dockerd")
 DOCKER = Path("/usr/bin/docker")
 APT_PACKAGES = ("docker.io", "iptables")
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
-# Other engines on the machine (podman's netavark, another checkout's builds) add and remove
-# these while a test runs; the comparison is about everything else.
-OTHER_ENGINES = re.compile(r"NETAVARK|podman")
 
 
 @dataclass(frozen=True)
@@ -75,55 +71,6 @@ class CheckoutNetwork:
     def data_path_port(self) -> int:
         """The swarm's VXLAN port (--data-path-port), 4789 by default."""
         return 47000 + self.octet
-
-
-@dataclass(frozen=True)
-class MachineState:
-    """What a daemon changes on the machine: iptables (normalised: no counters, no comment
-    lines, other engines' rules left out), the network links, and IPv4 forwarding."""
-
-    iptables: tuple[str, ...]
-    links: tuple[str, ...]
-    ip_forward: str
-
-    @classmethod
-    def read(cls) -> MachineState:
-        saved = run(["iptables-save"]).stdout.splitlines()
-        rules = tuple(
-            re.sub(r"\[\d+:\d+\]$", "[0:0]", line)
-            for line in saved
-            if line and not line.startswith("#") and not OTHER_ENGINES.search(line)
-        )
-        links = tuple(
-            sorted(
-                line.split(": ")[1].split("@")[0]
-                for line in run(["ip", "-o", "link"]).stdout.splitlines()
-                if not OTHER_ENGINES.search(line)
-            )
-        )
-        return cls(rules, links, IP_FORWARD.read_text().strip())
-
-    def policies(self) -> list[tuple[str, str, str]]:
-        """(table, chain, policy) of the built-in chains (dockerd may set FORWARD's to DROP)."""
-        found, table = [], ""
-        for line in self.iptables:
-            if line.startswith("*"):
-                table = line[1:]
-            elif line.startswith(":") and not line.endswith(" - [0:0]"):
-                chain, policy = line[1:].split()[:2]
-                found.append((table, chain, policy))
-        return found
-
-    def differences(self, after: MachineState) -> list[str]:
-        """Lines `-` only before, `+` only after."""
-        found = []
-        for name in ("iptables", "links"):
-            old, new = getattr(self, name), getattr(after, name)
-            found += [f"{name} - {line}" for line in old if line not in new]
-            found += [f"{name} + {line}" for line in new if line not in old]
-        if self.ip_forward != after.ip_forward:
-            found.append(f"ip_forward {self.ip_forward} -> {after.ip_forward}")
-        return found
 
 
 @dataclass
@@ -224,7 +171,7 @@ class DockerDaemon:
             self.process = None
             self._remove_everything()
             self._end(pid)
-        self._undo_network(MachineState.read() if self.before is None else self.before)
+        restore(MachineState.read() if self.before is None else self.before)
 
     def stop(self) -> list[str]:
         """Everything the daemon did is undone; the differences left (none, normally)."""
@@ -232,7 +179,7 @@ class DockerDaemon:
             self._remove_everything()
             self._end(self.process.pid)
         before = self.before or MachineState.read()
-        self._undo_network(before)
+        restore(before)
         return before.differences(MachineState.read())
 
     def _remove_everything(self) -> None:
@@ -259,40 +206,6 @@ class DockerDaemon:
         )
         if self.process is not None:
             self.process.wait(timeout=10)
-
-    def _undo_network(self, before: MachineState) -> None:
-        """Deletes the links and the iptables rules and chains that appeared since `before`
-        (the daemon's), and restores forwarding."""
-        now = MachineState.read()
-        for link in now.links:
-            if link not in before.links:
-                run(["ip", "link", "delete", link], check=False)
-        for table in ("filter", "nat", "mangle", "raw"):
-            self._undo_table(table, before)
-        for table, chain, policy in before.policies():
-            run(["iptables", "-t", table, "-P", chain, policy], check=False)
-        if IP_FORWARD.read_text().strip() != before.ip_forward:
-            IP_FORWARD.write_text(before.ip_forward)
-
-    @staticmethod
-    def _undo_table(table: str, before: MachineState) -> None:
-        saved = [
-            line
-            for line in run(["iptables-save", "-t", table], check=False).stdout.splitlines()
-            if not OTHER_ENGINES.search(line)
-        ]
-        rules = [line for line in saved if line.startswith("-A ") and line not in before.iptables]
-        chains = [
-            line[1:].split()[0]
-            for line in saved
-            if line.startswith(":") and line.endswith("- [0:0]") and line not in before.iptables
-        ]
-        for rule in rules:
-            run(["iptables", "-t", table, "-D", *shlex.split(rule)[1:]], check=False)
-        for chain in chains:
-            run(["iptables", "-t", table, "-F", chain], check=False)
-        for chain in chains:
-            run(["iptables", "-t", table, "-X", chain], check=False)
 
 
 def find_docker() -> None:

@@ -8,7 +8,8 @@ import socket
 
 import pytest
 
-from tests.containers.docker_engine import HOME, DockerDaemon, MachineState
+from tests.containers.docker_engine import HOME, DockerDaemon
+from tests.containers.machine import MachineState
 from tests.support.processes import free_port, wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1800)]

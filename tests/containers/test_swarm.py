@@ -30,7 +30,8 @@ import pytest
 
 from tests.containers.balancer import Load
 from tests.containers.compose_engine import http
-from tests.containers.docker_engine import HOME, DockerDaemon, MachineState
+from tests.containers.docker_engine import HOME, DockerDaemon
+from tests.containers.machine import MachineState
 from tests.containers.production import (
     ROOT,
     copy_checkout,
