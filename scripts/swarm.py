@@ -2,13 +2,17 @@
 
 There is one compose file. `docker stack deploy` rejects or ignores parts of it, so this
 module rewrites it on the way in and pipes it to `docker stack deploy -c -`:
-- `depends_on` goes (a Swarm ignores it and rejects its long form: migrate's ordering is the
-  services' own wait for the schema, and their restart policy);
+- `depends_on` goes (a Swarm ignores it and rejects its long form); a service that waited for
+  migrate to complete first waits for the schema at head instead, and one that waited for
+  postgres (migrate) for the database to answer (`python -m app.db.schema_head`, as the
+  Kubernetes init containers do), then runs its command;
 - a health check's `start_interval` goes (Docker 25 compose only; the stack schema rejects it);
 - `version: "3.9"` is set when the file has none (Docker 20.10's stack schema needs it);
 - with SWARM_MESH=off (`--no-mesh`) published ports become `mode: host` and every service gets
   `deploy.endpoint_mode: dnsrr`: for kernels without IPVS, where the routing mesh and service
-  VIPs do not work (one host port per task, so at most one api task per node per port).
+  VIPs do not work (one host port per task, so at most one api task per node per port);
+  SWARM_PORTS=dynamic also drops the published numbers: each task then gets a free host port
+  of its node (`docker inspect` names it), so one node may run several api tasks.
 RESOLVE_IMAGE (default `always`; `never` with no registry) is passed to `--resolve-image`.
 """
 
@@ -45,17 +49,38 @@ def _host_ports(ports: list[Any]) -> list[dict[str, Any]]:
     return result
 
 
-def for_swarm(compose: dict[str, Any], *, mesh: bool = True) -> dict[str, Any]:
+# The wait a service runs first, by the service its depends_on named (the seconds: a swarm
+# restarts a task that gives up).
+WAITS = {
+    "migrate": "python -m app.db.schema_head 600",
+    "postgres": "python -m app.db.schema_head --reachable 600",
+}
+
+
+def _after(wait: str, command: list[str]) -> list[str]:
+    """`command`, run once `wait` exits 0 (`$$`: the stack command interpolates `$`)."""
+    return ["sh", "-c", f'{wait} && exec "$$@"', "sh", *command]
+
+
+def for_swarm(
+    compose: dict[str, Any], *, mesh: bool = True, dynamic_ports: bool = False
+) -> dict[str, Any]:
     """compose.yaml as `docker stack deploy` takes it (see the module's docstring)."""
     compose.setdefault("version", "3.9")
     for service in compose["services"].values():
-        service.pop("depends_on", None)
+        depends_on = service.pop("depends_on", None) or {}
+        waits = [WAITS[name] for name in WAITS if name in depends_on]
+        if waits and isinstance(service.get("command"), list):
+            service["command"] = _after(waits[0], service["command"])
         healthcheck = service.get("healthcheck")
         if isinstance(healthcheck, dict):
             healthcheck.pop("start_interval", None)
         if not mesh:
             if "ports" in service:
                 service["ports"] = _host_ports(service["ports"])
+                if dynamic_ports:
+                    for port in service["ports"]:
+                        port.pop("published", None)
             service.setdefault("deploy", {})["endpoint_mode"] = "dnsrr"
     return compose
 
@@ -70,11 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("SWARM_MESH", "on") == "off",
         help="host-mode ports and dnsrr (no IPVS); also SWARM_MESH=off",
     )
+    parser.add_argument(
+        "--dynamic-ports",
+        action="store_true",
+        default=os.environ.get("SWARM_PORTS") == "dynamic",
+        help="with --no-mesh: a free host port for each task; also SWARM_PORTS=dynamic",
+    )
     parser.add_argument("--print", action="store_true", help="print the file, deploy nothing")
     args = parser.parse_args(argv)
-    text = yaml.safe_dump(
-        for_swarm(yaml.safe_load(args.file.read_text()), mesh=not args.no_mesh), sort_keys=False
+    compose = for_swarm(
+        yaml.safe_load(args.file.read_text()),
+        mesh=not args.no_mesh,
+        dynamic_ports=args.dynamic_ports,
     )
+    text = yaml.safe_dump(compose, sort_keys=False)
     if args.print:
         sys.stdout.write(text)
         return 0

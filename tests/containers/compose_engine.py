@@ -279,31 +279,36 @@ class ApiService:
     def http(
         self, method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], Any]:
-        """(status, headers, JSON body or text) of one request, sent from inside the service's
-        network namespace, where the published ports are."""
+        """One request sent from inside the service's network namespace, where the published
+        ports are (see `http`)."""
         assert self.process is not None
-        request = json.dumps({"method": method, "url": url, "body": body, "headers": headers})
-        result = subprocess.run(
-            [
-                "nsenter",
-                f"--net=/proc/{self.process.pid}/ns/net",
-                "--",
-                sys.executable,
-                "-c",
-                CLIENT,
-            ],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(
-                f"{method} {url}: the client failed: {result.stderr[-2000:]}", pytrace=False
-            )
-        answer = json.loads(result.stdout)
-        return answer["status"], answer["headers"], answer["body"]
+        inside = ["nsenter", f"--net=/proc/{self.process.pid}/ns/net", "--"]
+        return http(method, url, body, headers, prefix=inside)
+
+
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    prefix: list[str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, JSON body or text) of one request, by a client process started with
+    `prefix` (nsenter into a network namespace, or nothing)."""
+    request = json.dumps({"method": method, "url": url, "body": body, "headers": headers})
+    result = subprocess.run(
+        [*(prefix or []), sys.executable, "-c", CLIENT],
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{method} {url}: the client failed: {result.stderr[-2000:]}", pytrace=False)
+    answer = json.loads(result.stdout)
+    return answer["status"], answer["headers"], answer["body"]
 
 
 CLIENT = """import json, sys, urllib.error, urllib.request

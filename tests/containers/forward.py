@@ -76,3 +76,4 @@ def _from_relay(relay_out: IO[bytes], connection: socket.socket) -> None:
         pass
     finally:
         connection.close()
+        relay_out.close()  # else the thread's end drops it unclosed: a ResourceWarning, an error

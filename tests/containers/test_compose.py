@@ -1,5 +1,6 @@
 """docs/production.md's steps, really run: `.env.production` from the example, `make build`,
-`make up`, `make down`, on Podman (ENGINE=podman, its Docker-compatible API socket), in a copy of
+`make up`, `make down`, on Podman (ENGINE=podman, its Docker-compatible API socket) and on Docker
+(ENGINE=docker, a dockerd of the test's own: tests/containers/docker_engine.py), each in a copy of
 this checkout (so a developer's own .env.production is never touched).
 
 What stands in for what is not at hand here (tests/containers/compose_engine.py says how):
@@ -9,7 +10,8 @@ What stands in for what is not at hand here (tests/containers/compose_engine.py 
   POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, the data directories as volumes, the health
   check commands, and a non-root server in the foreground;
 - python:3.11-slim-bookworm, the Dockerfile's base: tests/containers/engine.py's stand-in;
-- systemd's timers, which run podman's health checks on a machine with systemd: HealthTimer.
+- systemd's timers, which run podman's health checks on a machine with systemd: HealthTimer
+  (dockerd runs its own).
 Everything else is the project's own: the Makefile, scripts/compose.sh, the compose CLI from
 .venv, compose.yaml, the Dockerfile's runtime image, .env.production.example.
 """
@@ -18,10 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,79 +29,52 @@ from typing import Any
 
 import pytest
 
-from tests.containers.compose_engine import ApiService, HealthTimer, stand_ins, start_intervals
-from tests.containers.engine import ENGINE_HOME, Podman, python_stand_in
-from tests.support.checkout import fresh_copy
-from tests.support.processes import free_port, wait_for
+from tests.containers.compose_engine import ApiService, HealthTimer, http, start_intervals
+from tests.containers.docker_engine import HOME as DOCKER_HOME
+from tests.containers.docker_engine import DockerDaemon
+from tests.containers.engine import ENGINE_HOME, Podman
+from tests.containers.production import (
+    copy_checkout,
+    finished_task,
+    make,
+    published_ports,
+    user_round_trip,
+)
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 # The copy's folder name is the compose project's name.
-CHECKOUT = ENGINE_HOME / "compose-test" / "fastapi-stack"
-PROJECT = CHECKOUT.name
+PROJECT = "fastapi-stack"
 LONG_RUNNING = ("postgres", "redis", "logserver", "api", "worker", "beat", "flower")
 AFTER_MIGRATE = ("api", "worker", "beat")
 HEALTHY_SECONDS = 300
 
 
-def copy_checkout() -> None:
-    """The checkout's files as git sees them (committed or not, ignored ones left out)."""
-    fresh_copy(CHECKOUT, skip=("tests/",))
-
-
-def production_env_file() -> dict[str, str]:
-    """The first step of docs/production.md: .env.production from the example, no CHANGE-ME."""
-    example = (CHECKOUT / ".env.production.example").read_text()
-    assert "CHANGE-ME" in example
-    secrets_by_name = {}
-    lines = []
-    for line in example.splitlines():
-        if "=CHANGE-ME" in line and not line.lstrip().startswith("#"):
-            name = line.split("=", 1)[0]
-            secrets_by_name[name] = secrets.token_urlsafe(18)
-            line = f"{name}={secrets_by_name[name]}"
-        lines.append(line)
-    text = "\n".join(lines) + "\n"
-    assert "=CHANGE-ME" not in text
-    (CHECKOUT / ".env.production").write_text(text)
-    return secrets_by_name
+Engine = Callable[..., subprocess.CompletedProcess[str]]  # a Podman or a DockerDaemon
 
 
 class Deployment:
-    """The commands of docs/production.md in the copy, on this run's engine."""
+    """The commands of docs/production.md in a copy (`checkout`), on this run's engine; `service` is
+    podman's API service (its network namespace holds the published ports), None for Docker
+    (they are on the machine's loopback)."""
 
-    def __init__(self, engine: Podman, service: ApiService, env: dict[str, str]) -> None:
+    def __init__(
+        self, engine: Engine, service: ApiService | None, env: dict[str, str], checkout: Path
+    ) -> None:
         self.engine = engine
         self.service = service
         self.env = env
-        self.timings: dict[str, float] = {}
+        self.checkout = checkout
 
     def make(self, target: str, timeout: float = 1800) -> float:
-        started = time.monotonic()
-        result = subprocess.run(
-            ["make", target],
-            cwd=CHECKOUT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        seconds = time.monotonic() - started
-        if result.returncode != 0:
-            pytest.fail(
-                f"`make {target}` exited {result.returncode} after {seconds:.0f}s\n"
-                f"--- stdout\n{result.stdout[-5000:]}\n--- stderr\n{result.stderr[-5000:]}\n"
-                f"--- containers\n{self.describe()}",
-                pytrace=False,
-            )
-        return seconds
+        return make(self.checkout, target, self.env, timeout=timeout, describe=self.describe)
 
     def compose(self, *args: str) -> None:
         subprocess.run(
             ["scripts/compose.sh", "compose", *args],
-            cwd=CHECKOUT,
+            cwd=self.checkout,
             env=self.env,
             capture_output=True,
             timeout=300,
@@ -115,7 +88,7 @@ class Deployment:
         ).stdout.split()
         found: dict[str, list[dict[str, Any]]] = {}
         if ids:
-            for container in json.loads(self.engine("inspect", "--format", "json", *ids).stdout):
+            for container in json.loads(self.engine("inspect", *ids).stdout):
                 service = container["Config"]["Labels"]["com.docker.compose.service"]
                 found.setdefault(service, []).append(container)
         return found
@@ -144,9 +117,9 @@ class Deployment:
         return Path(inspected[0]["Mountpoint"])
 
     def api(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
-        status, _, answer = self.service.http(
-            method, f"http://127.0.0.1:{self.env['API_PUBLISHED_PORT']}{path}", body, headers
-        )
+        url = f"http://127.0.0.1:{self.env['API_PUBLISHED_PORT']}{path}"
+        send = http if self.service is None else self.service.http
+        status, _, answer = send(method, url, body, headers)
         return status, answer
 
 
@@ -160,28 +133,19 @@ def started_at(container: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def deployment(podman: Podman, capsys: pytest.CaptureFixture[str]) -> Iterator[Deployment]:
+def deployment(
+    podman: Podman, service_images: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> Iterator[Deployment]:
     builds = Podman(podman.program, {**podman.selection, "BUILDAH_ISOLATION": "chroot"})
-    images = stand_ins(builds, python_stand_in(podman))
-    copy_checkout()
-    production_env_file()
+    checkout = ENGINE_HOME / "compose-test" / PROJECT
+    copy_checkout(checkout)
     service = ApiService(podman)
     service.start()
-    env = {
-        **builds.env(),
-        "ENGINE": "podman",
-        "DOCKER_HOST": service.docker_host,
-        "API_PUBLISHED_PORT": str(free_port()),
-        "FLOWER_PUBLISHED_PORT": str(free_port()),
-        # The compose CLI `make bootstrap` installed (the copy has no .venv of its own).
-        "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    for name in ("APP_IMAGE", "ENV_FILE", "API_REPLICAS", "WORKER_REPLICAS"):
-        env.pop(name, None)
+    env = published_ports({**builds.env(), "ENGINE": "podman", "DOCKER_HOST": service.docker_host})
     inside = service.podman()
-    deployment = Deployment(inside, service, env)
+    deployment = Deployment(inside, service, env, checkout)
     with capsys.disabled():
-        print(f"\n[compose] stand-ins: {images}, engine podman via {service.docker_host}")
+        print(f"\n[compose] stand-ins: {service_images}, engine podman via {service.docker_host}")
     try:
         deployment.compose("down", "--volumes", "--remove-orphans")  # what a failed run left
         with HealthTimer(inside, start_intervals()):
@@ -193,9 +157,38 @@ def deployment(podman: Podman, capsys: pytest.CaptureFixture[str]) -> Iterator[D
             service.stop()
 
 
+@pytest.fixture
+def docker_deployment(
+    docker: DockerDaemon, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Deployment]:
+    checkout = DOCKER_HOME / "compose-test" / PROJECT
+    copy_checkout(checkout)
+    env = docker.env(published_ports({**os.environ, "ENGINE": "docker"}))
+    deployment = Deployment(docker, None, env, checkout)
+    with capsys.disabled():
+        print(f"\n[compose] engine docker via {docker.host}")
+    deployment.compose("down", "--volumes", "--remove-orphans")  # what a failed run left
+    try:
+        yield deployment
+    finally:
+        deployment.compose("down", "--volumes", "--remove-orphans")
+
+
 def test_make_build_up_down_on_podman(
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    build_up_down(deployment, capsys)
+
+
+def test_make_build_up_down_on_docker(
+    docker_deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_up_down(docker_deployment, capsys)
+
+
+def build_up_down(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's steps, and what they must show."""
+
     def say(fact: str) -> None:
         with capsys.disabled():
             print(f"[compose] {fact}")
@@ -209,14 +202,8 @@ def test_make_build_up_down_on_podman(
     status, ready = deployment.api("GET", "/ready")
     assert status == 200, ready
     say(f"GET /ready: {status} {ready}")
-    username = f"keeper{uuid.uuid4().hex[:6]}"
-    status, user = deployment.api(
-        "POST", "/api/v1/users", {"username": username, "email": f"{username}@example.com"}
-    )
-    assert status == 201, user
-    status, read = deployment.api("GET", f"/api/v1/users/{user['id']}")
-    assert (status, read["username"]) == (200, username), read
-    say(f"user {user['id']} ({username}) created and read back")
+    user_id, username = user_round_trip(deployment.api, "keeper")
+    say(f"user {user_id} ({username}) created and read back")
 
     check_task_and_access_record(deployment, say)
 
@@ -225,9 +212,9 @@ def test_make_build_up_down_on_podman(
     seconds = deployment.make("up")
     say(f"make down, make up again: {seconds:.1f}s")
     assert deployment.all_healthy(), deployment.describe()
-    status, read = deployment.api("GET", f"/api/v1/users/{user['id']}")
+    status, read = deployment.api("GET", f"/api/v1/users/{user_id}")
     assert (status, read["username"]) == (200, username), read
-    say(f"after down/up: all {len(LONG_RUNNING)} services healthy, user {user['id']} still there")
+    say(f"after down/up: all {len(LONG_RUNNING)} services healthy, user {user_id} still there")
 
     check_killed_api_comes_back(deployment, say)
 
@@ -258,14 +245,7 @@ def check_task_and_access_record(deployment: Deployment, say: Callable[[str], No
         "POST", "/api/v1/tasks/ping", None, **{"X-Request-ID": request_id}
     )
     assert status == 202, queued
-    task: dict[str, Any] = {}
-
-    def finished() -> bool:
-        nonlocal task
-        task = deployment.api("GET", f"/api/v1/tasks/{queued['id']}")[1]
-        return task.get("state") in {"SUCCESS", "FAILURE"}
-
-    wait_for(finished, timeout=60, what="the ping task to finish", interval=1)
+    task = finished_task(deployment.api, queued["id"])
     assert (task["state"], task["result"]) == ("SUCCESS", "pong"), task
     say(f"task ping {queued['id']}: {task['state']} {task['result']!r}")
 
@@ -334,12 +314,14 @@ def check_nothing_left(deployment: Deployment, say: Callable[[str], None]) -> No
     assert deployment.containers() == {}, deployment.describe()
     networks = deployment.engine("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert [n for n in networks if n.startswith(PROJECT)] == [], networks
-    wait_for(
-        lambda: not deployment.service.processes_in_namespace(),
-        timeout=30,
-        what="no process left in the engine's network namespace",
-        interval=1,
-    )
+    if deployment.service is not None:
+        service = deployment.service
+        wait_for(
+            lambda: not service.processes_in_namespace(),
+            timeout=30,
+            what="no process left in the engine's network namespace",
+            interval=1,
+        )
     volumes = deployment.engine("volume", "ls", "--format", "{{.Name}}").stdout.split()
     kept = sorted(v for v in volumes if v.startswith(f"{PROJECT}_"))
     assert kept, "make down dropped the volumes"

@@ -156,6 +156,29 @@ def test_the_swarm_file_drops_what_a_stack_rejects() -> None:
         for port in service.get("ports", []):
             assert port["mode"] == "host" and "host_ip" not in port
     assert no_mesh["services"]["api"]["ports"][0]["target"] == 8000
+    assert "published" in no_mesh["services"]["api"]["ports"][0]
+    dynamic = for_swarm(yaml.safe_load(COMPOSE.read_text()), mesh=False, dynamic_ports=True)
+    assert dynamic["services"]["api"]["ports"] == [{"target": 8000, "mode": "host"}]
+
+
+def test_on_a_swarm_what_waited_for_migrate_waits_for_the_schema_and_migrate_for_postgres() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    after_migrate = {
+        name
+        for name, service in compose["services"].items()
+        if "migrate" in (service.get("depends_on") or {})
+    }
+    assert after_migrate >= {"api", "worker", "beat"}
+    swarm = for_swarm(yaml.safe_load(COMPOSE.read_text()))
+    for name, service in swarm["services"].items():
+        command = compose["services"][name].get("command")
+        if name in after_migrate | {"migrate"}:
+            shell, script = service["command"][:3:2]
+            assert (shell, service["command"][3:]) == ("sh", ["sh", *command]), name
+            wait = "--reachable 600" if name == "migrate" else "600"
+            assert script == f'python -m app.db.schema_head {wait} && exec "$$@"', name
+        else:
+            assert service.get("command") == command, name
 
 
 def _modules_named(command: list[str] | str) -> list[str]:

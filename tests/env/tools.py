@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,7 @@ class Apt:
         CACHE.mkdir(parents=True, exist_ok=True)
         log = CACHE / "apt.log"
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        with log.open("a") as output:
+        with log.open("a") as output, _no_service_starts():
             # Another apt-get (another checkout's tests) may hold the lock: wait for it.
             wait = ["-o", "DPkg::Lock::Timeout=300"]
             steps = [] if cls.updated else [["apt-get", *wait, "update", "-q"]]
@@ -95,6 +96,24 @@ class Apt:
                     return f"`{' '.join(step)}` failed (see {log.relative_to(ROOT)})"
         cls.updated = True
         return None
+
+
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+
+@contextmanager
+def _no_service_starts() -> Iterator[None]:
+    """A package's postinst starts no service (docker.io's would start a dockerd on a machine
+    without systemd): policy-rc.d says no while apt-get runs, unless the machine has its own."""
+    if POLICY_RC_D.exists():
+        yield
+        return
+    POLICY_RC_D.write_text("#!/bin/sh\n# Written by tests/env/tools.py during apt-get.\nexit 101\n")
+    POLICY_RC_D.chmod(0o755)
+    try:
+        yield
+    finally:
+        POLICY_RC_D.unlink(missing_ok=True)
 
 
 def installed(command: str, apt_package: str, *, tier: str) -> str:
