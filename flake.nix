@@ -70,7 +70,7 @@
             valkey
             process-compose
             pkgs.gnumake
-            pkgs.wrk # make bench
+            pkgs.wrk # part: bench
           ];
           # uv must use the Nix Python and never download one; the locked packages' manylinux
           # wheels (greenlet, debugpy) need libstdc++, which the Nix loader does not seek in /usr.
