@@ -8,7 +8,8 @@ export ENV_FILE ?= .env.production
 STACK := fastapi-stack
 
 .PHONY: help bootstrap dev down status test test-fast lint fmt clean-state build up stack
-.PHONY: worker beat flower logserver
+.PHONY: worker beat logserver
+.PHONY: flower  # part: flower
 .PHONY: bench bench-dev  # part: bench
 
 help: ## list the targets
@@ -56,8 +57,10 @@ worker: ## run the Celery worker alone in the foreground (reloads on change; ARG
 beat: ## run Celery beat alone in the foreground (schedule under .state/celery)
 	@$(BIN)/dev run beat $(ARGS)
 
+# part: flower
 flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-only)
 	@$(BIN)/dev run flower $(ARGS)
+# end part: flower
 
 logserver: ## run the log server alone in the foreground
 	@$(BIN)/dev run logserver $(ARGS)

@@ -10,8 +10,8 @@
   outputs =
     { self, nixpkgs }:
     let
-      # The versions every environment pins: scripts/bootstrap.sh, the Dockerfile,
-      # .devcontainer/devcontainer.json and pyproject.toml state the same (tests/env checks).
+      # The versions every environment pins (tests/env/pins.py names the files that state
+      # them, and tests/env checks that they agree).
       versions = {
         python = "3.11";
         postgres = "18";

@@ -42,7 +42,7 @@ COMPONENT_COLOURS = {
     "api": "\x1b[36m",
     "worker": "\x1b[35m",
     "beat": "\x1b[34m",
-    "flower": "\x1b[32m",
+    "flower": "\x1b[32m",  # part: flower
     "logserver": "\x1b[33m",
 }
 OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b[93m", "\x1b[91m")

@@ -61,7 +61,7 @@ def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) ->
     db.upgrade_to_head(settings, list(args))
 
 
-# Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
+# The Celery components run as `python -m worker <celery command>` (the project's Celery app).
 # In dev, worker and beat run under the reloader of worker/reloader.py (restarted on an edit and
 # when they die), in this process: it holds the libraries, and forks each Celery process.
 
@@ -116,10 +116,12 @@ def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> No
     run_celery(settings, "beat", argv, debug)
 
 
+# part: flower
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
     """Flower, as production starts it (`python -m worker flower`: worker/flower.py)."""
     ensure_port_free("flower", settings.bind_host, settings.port("flower_port"))
     run_python("worker", ["flower", *args], debug)
+    # end part: flower
 
 
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
@@ -169,7 +171,7 @@ _RUNNERS: dict[str, Runner] = {
     "api": run_api,
     "worker": run_worker,
     "beat": run_beat,
-    "flower": run_flower,
+    "flower": run_flower,  # part: flower
     "logserver": run_logserver,
 }
 RUNNERS: dict[str, Runner] = {component.name: _RUNNERS[component.name] for component in COMPONENTS}

@@ -47,25 +47,40 @@ REMOVABLE: tuple[Removable, ...] = (
     ),
     Removable(
         "devcontainer",
-        "the VS Code devcontainer: .devcontainer/",
+        "the VS Code devcontainer: .devcontainer/, the Dockerfile's dev target, their tests",
         paths=(
             ".devcontainer",
             "tests/env/test_devcontainer.py",
             "tests/containers/test_devcontainer.py",
+            "tests/containers/inside.py",
+            "tests/containers/forward.py",
+            "tests/containers/podman_shim.py",
         ),
-        names=r"\.devcontainer|devcontainer\.json",
+        names=r"devcontainer",
     ),
     Removable(
         "flake",
-        "the Nix flake: flake.nix (nix develop)",
+        "the Nix flake: flake.nix (nix develop) and its tests",
         paths=("flake.nix", "tests/env/test_flake.py", "tests/env/nixpkgs_stub"),
-        names=r"flake\.nix|nix develop|nixpkgs_stub",
+        names=r"flake\.nix|nix develop|nixpkgs_stub|class Nix\b",
     ),
     Removable(
         "containers",
-        "the container test tier: tests/containers (devcontainer, compose on Podman and Docker)",
-        paths=("tests/containers",),
-        names=r"tests/containers|mark\.containers|\bcontainers:",
+        "the container test tier: tests/containers (compose on Podman and Docker, the image)",
+        paths=("tests/containers", "tests/env/test_image.py"),
+        names=r"tests/containers|tests\.containers|mark\.containers|\"containers:",
+    ),
+    Removable(
+        "flower",
+        "Flower, the Celery dashboard: worker/flower.py, its settings, service and manifest",
+        paths=(
+            "worker/flower.py",
+            "tests/worker/test_flower.py",
+            "scripts/templates/deploy/k8s/base/flower.yaml",
+            "deploy/k8s/base/flower.yaml",
+        ),
+        rows=("flower",),
+        names=r"flower",
     ),
 )
 
@@ -73,12 +88,14 @@ REMOVABLE: tuple[Removable, ...] = (
 # which knows every part by name (so that `dev parts` can say which are gone).
 SKIPPED_DIRS = {".git", ".venv", ".tools", ".state", "node_modules", "__pycache__"}
 SKIPPED_DIRS |= {".mypy_cache", ".ruff_cache", ".pytest_cache"}
-MACHINERY = ("scripts/prune.py", "tests/scripts/test_prune.py", "uv.lock")
+MACHINERY = ("scripts/prune.py", "tests/scripts/test_prune.py", "scripts/generate.py", "uv.lock")
 
 _OPEN = r"(?:#|//|<!--)\s*"
 _NAME = r"(?P<name>[a-z][a-z0-9-]*)(?:\s*-->)?\s*$"
 BEGIN = re.compile(rf"^\s*{_OPEN}part:\s*{_NAME}")
 END = re.compile(rf"^\s*{_OPEN}end part:\s*{_NAME}")
+TEMPLATE_IF = re.compile(r"^\s*@if\s+(?P<name>\S+)\s*$")  # scripts/templating.py's blocks
+TEMPLATE_END = re.compile(r"^\s*@end\s*$")
 INLINE = re.compile(rf"^\s*\S.*?\s{_OPEN}part:\s*{_NAME}")
 
 
@@ -103,12 +120,17 @@ def cut(text: str, names: Iterable[str]) -> str:
     kept: list[str] = []
     open_blocks: list[str] = []
     for number, line in enumerate(text.splitlines(keepends=True), 1):
-        if begin := BEGIN.match(line):
+        if begin := BEGIN.match(line) or TEMPLATE_IF.match(line):
             open_blocks.append(begin["name"])
             dropped = bool(cutting.intersection(open_blocks))
         elif end := END.match(line):
             if not open_blocks or open_blocks[-1] != end["name"]:
                 raise PruneError(f"line {number}: 'end part: {end['name']}' closes no such block")
+            dropped = bool(cutting.intersection(open_blocks))
+            open_blocks.pop()
+        elif TEMPLATE_END.match(line):
+            if not open_blocks:
+                raise PruneError(f"line {number}: @end without @if")
             dropped = bool(cutting.intersection(open_blocks))
             open_blocks.pop()
         else:
@@ -176,17 +198,22 @@ def prune(names: Iterable[str], root: Path = ROOT, echo: Echo = print) -> None:
     parts = [part for part in closure(names) if _announce(part, root, echo)]
     if not parts:
         return
-    cutting = {part.name for part in parts}
     rows = [row for part in parts for row in part.rows]
+    cutting = {part.name for part in parts} | set(rows)
     for part in parts:
         for path in part.paths:
             _delete(root / path)
+    changed = []
     for relative, text in text_files(root):
         edited = cut(text, cutting)
         if rows and relative.as_posix() == "core/components.py":
             edited = _without_rows(edited, rows)
         if edited != text:
             (root / relative).write_text(edited)
+            changed.append(relative)
+    tidy(root, [root / relative for relative in changed if relative.suffix == ".py"])
+    if Path("pyproject.toml") in changed:
+        relock(root)
     regenerate(root)
     for part in parts:
         echo(f"pruned {part.name}")
@@ -209,6 +236,24 @@ def _delete(path: Path) -> None:
 def _without_rows(text: str, rows: list[str]) -> str:
     row = re.compile(rf"^\s*Component\(\"({'|'.join(rows)})\".*\n", re.MULTILINE)
     return row.sub("", text)
+
+
+def tidy(root: Path, python_files: list[Path]) -> None:
+    """Imports only the cut lines used go, and the blank lines around a cut block are made
+    right again (ruff, from the dev group; a project without it keeps the files as cut)."""
+    ruff = Path(sys.executable).parent / "ruff"
+    if not python_files or not ruff.exists():
+        return
+    files = [str(path) for path in python_files]
+    fix = [str(ruff), "check", "--quiet", "--fix", "--select", "F401,I001", *files]
+    subprocess.run(fix, cwd=root, check=False, capture_output=True)
+    subprocess.run([str(ruff), "format", "--quiet", *files], cwd=root, check=True)
+
+
+def relock(root: Path) -> None:
+    """uv.lock without the dependencies the cut took (uv: on the PATH, or the bootstrap's)."""
+    uv = shutil.which("uv") or str(root / ".tools" / "uv" / "bin" / "uv")
+    subprocess.run([uv, "lock", "--quiet"], cwd=root, check=True)
 
 
 def regenerate(root: Path) -> None:

@@ -68,7 +68,14 @@ def test_generated_secrets_are_private_and_read_by_the_settings(tmp_path: Path) 
     )
 
 
-@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"])
+SECRETS = [
+    "POSTGRES_PASSWORD",
+    "LOGSERVER_TOKEN",
+    "FLOWER_PASSWORD",  # part: flower
+]
+
+
+@pytest.mark.parametrize("name", SECRETS)
 def test_a_placeholder_secret_is_refused_with_its_name(name: str) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings(**{name.lower(): "CHANGE-ME"})

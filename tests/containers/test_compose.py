@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from core.components import COMPONENTS
 from tests.containers.compose_engine import ApiService, HealthTimer, stand_ins, start_intervals
 from tests.containers.engine import ENGINE_HOME, Podman, python_stand_in
 from tests.support.checkout import fresh_copy
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The copy's folder name is the compose project's name.
 CHECKOUT = ENGINE_HOME / "compose-test" / "fastapi-stack"
 PROJECT = CHECKOUT.name
-LONG_RUNNING = ("postgres", "redis", "logserver", "api", "worker", "beat", "flower")
+LONG_RUNNING = tuple(c.name for c in COMPONENTS if c.name != "migrate")
 AFTER_MIGRATE = ("api", "worker", "beat")
 HEALTHY_SECONDS = 300
 
@@ -172,7 +173,7 @@ def deployment(podman: Podman, capsys: pytest.CaptureFixture[str]) -> Iterator[D
         "ENGINE": "podman",
         "DOCKER_HOST": service.docker_host,
         "API_PUBLISHED_PORT": str(free_port()),
-        "FLOWER_PUBLISHED_PORT": str(free_port()),
+        "FLOWER_PUBLISHED_PORT": str(free_port()),  # part: flower
         # The compose CLI `make bootstrap` installed (the copy has no .venv of its own).
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }

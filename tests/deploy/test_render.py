@@ -37,7 +37,7 @@ def test_the_overlay_renders_every_component(
         ("HorizontalPodAutoscaler", "api"),
         ("Deployment", "worker"),
         ("Deployment", "beat"),
-        ("Deployment", "flower"),
+        ("Deployment", "flower"),  # part: flower
         ("StatefulSet", "logserver"),
         ("Job", "migrate"),
     }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.settings import Settings
+from core.settings import OTHER_SECRETS, Settings
 from scripts.swarm import for_swarm
 from tests.env.tools import ROOT, VENV_BIN, run
 
@@ -28,7 +28,7 @@ COMMANDS = {  # the components of the runtime image, by their command
         "--schedule",
         "/state/celery/beat-schedule",
     ],
-    "flower": ["python", "-m", "worker", "flower"],  # worker/flower.py: read-only, basic auth
+    "flower": ["python", "-m", "worker", "flower"],  # part: flower
     "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
     "migrate": ["alembic", "upgrade", "head"],
 }
@@ -125,7 +125,7 @@ def test_env_example_holds_only_real_settings_and_the_secrets() -> None:
     documented = _env_file_settings(ENV_EXAMPLE)
     unknown = set(documented) - settings - POSTGRES_IMAGE_SETTINGS
     assert not unknown, f".env.production.example sets what no setting reads: {sorted(unknown)}"
-    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"):
+    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", *map(str.upper, OTHER_SECRETS)):
         assert documented[secret] == "CHANGE-ME", secret
     text = ENV_EXAMPLE.read_text()
     for key in documented:

@@ -17,6 +17,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
+from core.components import COMPONENTS
 from core.logging import PROBE_PATHS
 from core.settings import Settings
 from logserver.console import render
@@ -27,7 +28,9 @@ from tests.support.stack import start, stop
 
 pytestmark = pytest.mark.stack
 
-PYTHON_COMPONENTS = ("api", "worker", "beat", "flower", "logserver")
+PYTHON_COMPONENTS = tuple(
+    c.name for c in COMPONENTS if c.name not in {"postgres", "redis", "migrate"}
+)
 
 
 def pane(settings: Settings, process: str) -> list[str]:

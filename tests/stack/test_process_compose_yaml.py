@@ -66,7 +66,7 @@ def test_every_long_running_process_has_a_probe_and_a_restart_policy() -> None:
     for name in ("api", "worker", "beat"):
         conditions = {dep: c["condition"] for dep, c in processes[name]["depends_on"].items()}
         assert conditions["redis"] == conditions["logserver"] == "process_healthy", name
-    # What reads Postgres waits for the schema; beat and Flower do not, so they start sooner.
+    # What reads Postgres waits for the schema; beat does not, so it starts sooner.
     for name in ("api", "worker"):
         migrate = processes[name]["depends_on"]["migrate"]["condition"]
         assert migrate == "process_completed_successfully", name
