@@ -8,7 +8,8 @@ export ENV_FILE ?= .env.production
 STACK := fastapi-stack
 
 .PHONY: help bootstrap dev down status test test-fast lint fmt clean-state build up stack
-.PHONY: worker beat logserver
+.PHONY: logserver
+.PHONY: worker beat  # part: background
 .PHONY: flower  # part: flower
 .PHONY: bench bench-dev  # part: bench
 
@@ -30,7 +31,8 @@ down: ## stop the running dev stack (and the compose deployment, if one runs)
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
 
-TYPED = core app logserver worker scripts migrations tests
+TYPED = core app logserver scripts migrations tests
+TYPED += worker  # part: background
 TYPED += bench  # part: bench
 
 # The JUnit XML report is where the dev-loop benchmark reads the suite's time from.
@@ -51,11 +53,13 @@ lint: bootstrap ## ruff, mypy, the import layers (import-linter) and the depende
 fmt: bootstrap ## format and fix what ruff can
 	@$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# part: background
 worker: ## run the Celery worker alone in the foreground (reloads on change; ARGS="--pool solo")
 	@$(BIN)/dev run worker $(ARGS)
 
 beat: ## run Celery beat alone in the foreground (schedule under .state/celery)
 	@$(BIN)/dev run beat $(ARGS)
+# end part: background
 
 # part: flower
 flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-only)

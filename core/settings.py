@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     logserver_max_connections: int = Field(256, ge=1)
     logserver_max_senders: int = Field(10_000, ge=1)
 
+    # part: background
     # Background work: Celery on Redis (broker and results in their own Redis databases).
     celery_broker_db: int = Field(1, ge=0, le=15)
     celery_result_db: int = Field(2, ge=0, le=15)
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
     flower_user: str | None = None
     flower_password: SecretStr | None = None
     # end part: flower
+    # end part: background
 
     # /docs, /redoc and /openapi.json: on, but off in production unless this turns them on.
     api_docs: bool | None = None
@@ -118,8 +120,8 @@ class Settings(BaseSettings):
     flower_port: Port | None = None  # part: flower
     process_compose_port: Port | None = None
     debug_port_api: Port | None = None
-    debug_port_worker: Port | None = None
-    debug_port_beat: Port | None = None
+    debug_port_worker: Port | None = None  # part: background
+    debug_port_beat: Port | None = None  # part: background
     debug_port_logserver: Port | None = None
 
     # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker (DEBUGGABLE).

@@ -23,7 +23,7 @@ from app.api.routes import health
 from app.main import create_app
 from app.schemas.user import Email
 from core.settings import load_settings
-from core.tasks import QUEUEABLE
+from core.tasks import QUEUEABLE  # part: background
 from tests.support.fuzz import EXAMPLES, REPLAY, SEED
 
 
@@ -75,6 +75,7 @@ def test_every_route_is_an_operation_of_the_schema(served_api: str) -> None:
 
 
 @pytest.mark.fast
+# part: background
 def test_task_arguments_are_published_as_their_models_say() -> None:
     """Bounds pass through floats on their way into the document (app/openapi.py): a bound no
     float holds would move, and the fuzzer would send values the api refuses."""
@@ -82,3 +83,4 @@ def test_task_arguments_are_published_as_their_models_say() -> None:
         if task.arguments.model_fields:
             published = DOCUMENT["components"]["schemas"][task.arguments.__name__]
             assert published["properties"] == task.arguments.model_json_schema()["properties"]
+    # end part: background
