@@ -71,6 +71,28 @@ REMOVABLE: tuple[Removable, ...] = (
         names=r"tests/containers|tests\.containers|mark\.containers|\"containers:",
     ),
     Removable(
+        "background",
+        "background work: Celery worker, beat (and Flower), the tasks API and the Celery settings",
+        paths=(
+            "worker",
+            "tests/worker",
+            "tests/support/worker.py",
+            "app/api/routes/tasks.py",
+            "app/services/tasks.py",
+            "app/schemas/task.py",
+            "core/celery_client.py",
+            "core/tasks.py",
+            "deploy/k8s/overlays/keda",
+            "scripts/templates/deploy/k8s/base/worker.yaml",
+            "scripts/templates/deploy/k8s/base/beat.yaml",
+            "deploy/k8s/base/worker.yaml",
+            "deploy/k8s/base/beat.yaml",
+        ),
+        rows=("worker", "beat"),
+        includes=("flower",),
+        names=r"celery|worker[/.]|-m worker|\"worker\"|\"beat\"|core\.tasks|support\.worker|tasks\.router",
+    ),
+    Removable(
         "flower",
         "Flower, the Celery dashboard: worker/flower.py, its settings, service and manifest",
         paths=(
