@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT = ENGINE_HOME / "compose-test" / "fastapi-stack"
 PROJECT = CHECKOUT.name
 LONG_RUNNING = tuple(c.name for c in COMPONENTS if c.name != "migrate")
-AFTER_MIGRATE = ("api", "worker", "beat")
+AFTER_MIGRATE = tuple({"api", "worker", "beat"} & set(LONG_RUNNING))
 HEALTHY_SECONDS = 300
 
 

@@ -19,6 +19,7 @@ COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.production.example"
 COMMANDS = {  # the components of the runtime image, by their command
     "api": ["python", "-m", "app"],
+    # part: background
     "worker": ["celery", "-A", "worker.celery_app", "worker"],
     "beat": [
         "celery",
@@ -29,6 +30,7 @@ COMMANDS = {  # the components of the runtime image, by their command
         "/state/celery/beat-schedule",
     ],
     "flower": ["python", "-m", "worker", "flower"],  # part: flower
+    # end part: background
     "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
     "migrate": ["alembic", "upgrade", "head"],
 }
@@ -82,7 +84,7 @@ def test_start_up_waits_for_health_and_for_the_migration(
     services: dict[str, dict[str, Any]],
 ) -> None:
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("api", "worker", "beat"):
+    for name in {"api", "worker", "beat"} & set(services):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
         assert depends_on["redis"]["condition"] == "service_healthy", name
@@ -93,9 +95,11 @@ def test_start_up_waits_for_health_and_for_the_migration(
 
 
 def test_api_and_worker_scale_with_replicas(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("api", "worker"):
+    for name in {"api", "worker"} & set(services):
         assert "replicas" in services[name]["deploy"], name
+    # part: background
     assert services["beat"]["deploy"]["replicas"] == 1, "a second beat would run every task twice"
+    # end part: background
 
 
 def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]]) -> None:
@@ -108,7 +112,7 @@ def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]])
     assert named("postgres", "/var/lib/postgresql")
     assert named("redis", "/data")
     assert named("logserver", "/state/logs")
-    assert named("beat", "/state/celery")
+    assert named("beat", "/state/celery")  # part: background
 
 
 def _env_file_settings(path: Path) -> dict[str, str]:

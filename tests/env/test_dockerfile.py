@@ -136,7 +136,7 @@ def test_dockerignore_leaves_out(path: str) -> None:
         "README.md",
         "app/main.py",
         "logserver/__init__.py",
-        "worker/__init__.py",
+        "worker/__init__.py",  # part: background
         "sql/users.sql",
         "migrations/env.py",
         "scripts/dev.py",
