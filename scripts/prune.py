@@ -90,7 +90,7 @@ REMOVABLE: tuple[Removable, ...] = (
         ),
         rows=("worker", "beat"),
         includes=("flower",),
-        names=r"celery|worker[/.]|-m worker|\"worker\"|\"beat\"|core\.tasks|support\.worker|tasks\.router",
+        names=r"celery|worker[/.]|-m worker|\"worker\"|\"beat\"|core\.tasks|tasks\.router",
     ),
     Removable(
         "flower",
