@@ -107,9 +107,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # The code (the context holds only what .dockerignore lets in), compiled, without the dev CLI.
 WORKDIR /code
 COPY . .
-RUN "python${PYTHON_MINOR}" -m compileall -q --invalidation-mode checked-hash \
-        core app logserver worker migrations \
-    && rm -rf scripts README.md uv.lock
+RUN rm -rf scripts README.md uv.lock \
+    && "python${PYTHON_MINOR}" -m compileall -q --invalidation-mode checked-hash .
 
 
 # ---- runtime: the production image ------------------------------------------------------------
@@ -137,7 +136,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/health' % os.environ.get('API_PORT', '8000'), timeout=2)"]
 # api: granian (API_SERVER) with API_WORKERS processes. The other components, by their command:
-#   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule
+#   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule  # part: background
 #   celery -A worker.celery_app flower --address=0.0.0.0 --port=5555  # part: flower
 #   python -m logserver serve --host 0.0.0.0      alembic upgrade head
 CMD ["python", "-m", "app"]

@@ -77,6 +77,7 @@ REMOVABLE: tuple[Removable, ...] = (
             "worker",
             "tests/worker",
             "tests/support/worker.py",
+            "tests/deploy/test_background_policy.py",
             "app/api/routes/tasks.py",
             "app/services/tasks.py",
             "app/schemas/task.py",
@@ -90,7 +91,9 @@ REMOVABLE: tuple[Removable, ...] = (
         ),
         rows=("worker", "beat"),
         includes=("flower",),
-        names=r"celery|worker[/.]|-m worker|\"worker\"|\"beat\"|core\.tasks|tasks\.router",
+        names=r"(?-i:import celery|from celery|celery\[|[\"']celery|celery_|Celery\()"
+        r"|from worker|import worker|worker\.celery_app|worker/|-m worker|core\.tasks"
+        r"|tasks\.router",
     ),
     Removable(
         "flower",

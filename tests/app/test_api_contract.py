@@ -74,8 +74,8 @@ def test_every_route_is_an_operation_of_the_schema(served_api: str) -> None:
             assert (path, method) in documented, (path, method)
 
 
-@pytest.mark.fast
 # part: background
+@pytest.mark.fast
 def test_task_arguments_are_published_as_their_models_say() -> None:
     """Bounds pass through floats on their way into the document (app/openapi.py): a bound no
     float holds would move, and the fuzzer would send values the api refuses."""
