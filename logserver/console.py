@@ -40,8 +40,8 @@ LEVEL_COLOURS = {
 }
 COMPONENT_COLOURS = {
     "api": "\x1b[36m",
-    "worker": "\x1b[35m",
-    "beat": "\x1b[34m",
+    "worker": "\x1b[35m",  # part: background
+    "beat": "\x1b[34m",  # part: background
     "flower": "\x1b[32m",  # part: flower
     "logserver": "\x1b[33m",
 }

@@ -177,7 +177,9 @@ def deployment(podman: Podman, capsys: pytest.CaptureFixture[str]) -> Iterator[D
         # The compose CLI `make bootstrap` installed (the copy has no .venv of its own).
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    for name in ("APP_IMAGE", "ENV_FILE", "API_REPLICAS", "WORKER_REPLICAS"):
+    shell_variables = ["APP_IMAGE", "ENV_FILE", "API_REPLICAS"]
+    shell_variables.append("WORKER_REPLICAS")  # part: background
+    for name in shell_variables:
         env.pop(name, None)
     inside = service.podman()
     deployment = Deployment(inside, service, env)

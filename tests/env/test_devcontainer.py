@@ -18,8 +18,8 @@ PORTS = {  # the ports to forward, by their settings name; the label says which 
     "api_port": "api",
     "flower_port": "flower",  # part: flower
     "debug_port_api": "debugpy api",
-    "debug_port_worker": "debugpy worker",
-    "debug_port_beat": "debugpy beat",
+    "debug_port_worker": "debugpy worker",  # part: background
+    "debug_port_beat": "debugpy beat",  # part: background
     "debug_port_logserver": "debugpy logserver",
 }
 
