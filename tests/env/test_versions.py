@@ -68,7 +68,9 @@ def test_a_changed_version_fails_naming_its_file(source: pins.Source, scratch: P
     except pins.PinError as error:
         problems = [str(error)]
     assert problems, f"a changed {pins.PINS[source.pin]} in {source.file} went unnoticed"
-    assert all(problem.startswith(source.file) for problem in problems), problems
+    stated = [s for s in pins.statements(ROOT) if s.pin == source.pin]
+    if len({s.file for s in stated}) >= 3:  # with two files (a pruned project) none is the odd one
+        assert all(problem.startswith(source.file) for problem in problems), problems
 
 
 def test_a_file_that_states_a_version_twice_is_named(scratch: Path) -> None:
