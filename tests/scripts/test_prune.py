@@ -62,6 +62,16 @@ def test_an_unknown_part_is_refused() -> None:
     assert "no part named 'no-such-part'" in result.stderr
 
 
+@pytest.mark.fast
+def test_parts_lists_every_removable_part_and_whether_it_is_here() -> None:
+    result = dev(ROOT, "parts")
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    assert listed == {
+        part.name: "present" if prune.is_present(part) else "absent" for part in prune.REMOVABLE
+    }
+
+
 def dev(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scripts.dev", *args], cwd=root, capture_output=True, text=True
