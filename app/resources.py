@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 from anyio import to_thread
-from celery import Celery
+from celery import Celery  # part: background
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 
 from app.db.queries import load_queries
 from app.services.counter import COUNTER_KEY, CoalescedCounter
-from core.celery_client import create_client
+from core.celery_client import create_client  # part: background
 from core.settings import Settings
 
 REDIS_TIMEOUT_SECONDS = 5.0
@@ -34,7 +34,9 @@ class Resources:
     redis: Redis
     counter: CoalescedCounter  # the benchmark's counter, on `redis`
     queries: Any
+    # part: background
     celery: Celery  # publishes tasks by name (core.tasks) and reads their results
+    # end part: background
 
 
 async def keep_session(connection: asyncpg.Connection) -> None:
@@ -67,7 +69,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
     )
-    celery = create_client(settings)
+    celery = create_client(settings)  # part: background
     try:
         yield Resources(
             pool=pool,
@@ -76,10 +78,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             redis=redis,
             counter=CoalescedCounter(redis, COUNTER_KEY),
             queries=load_queries(),
-            celery=celery,
+            celery=celery,  # part: background
         )
     finally:
-        await to_thread.run_sync(celery.close)
+        await to_thread.run_sync(celery.close)  # part: background
         await redis.aclose()
         await engine.dispose()
         await pool.close()

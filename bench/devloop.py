@@ -5,8 +5,10 @@
 - echo cost: what the dev echo costs a greeting (bench/echo_cost.py);
 - api reload: the time from writing a file under `app/` to a new server process answering
   (median of several edits);
+# part: background
 - worker restart: the same for a file under `worker/`, to the worker ready again;
 - beat restart: the same edit, to beat ready again;
+# end part: background
 - log server: records/s it stores from 1 and from 8 senders;
 - test-fast: the seconds `make test-fast` takes (the whole target, warm).
 
@@ -56,7 +58,7 @@ READY_TIMEOUT = 180
 RESTART_TIMEOUT = 60
 SETTLE_SECONDS = 1.0  # between edits, so that one reload is over before the next edit
 API_EDIT = ROOT / "app" / "_edit_probe_bench.py"
-WORKER_EDIT = ROOT / "worker" / "_edit_probe_bench.py"
+WORKER_EDIT = ROOT / "worker" / "_edit_probe_bench.py"  # part: background
 
 
 def run(settings: Settings, fresh: bool = True) -> dict[str, Any]:
@@ -83,6 +85,7 @@ def run(settings: Settings, fresh: bool = True) -> dict[str, Any]:
                     stack_settings, env, folder, log_dir
                 )
                 figures["api_reload_s"] = api_reload(stack_settings)
+                # part: background
                 for process in ("worker", "beat"):
                     name = f"{process}_restart_s"
                     try:
@@ -90,6 +93,7 @@ def run(settings: Settings, fresh: bool = True) -> dict[str, Any]:
                     except BenchError as error:  # keep the other figures
                         figures[name] = f"failed: {error}"
                         print(f"--> {process} restart {figures[name]}", flush=True)
+                # end part: background
             for name, measure in (
                 ("logserver_records_per_s", lambda: logserver_rate(env, folder, log_dir)),
                 ("test_fast_s", test_fast),
@@ -201,6 +205,7 @@ def api_reload(settings: Settings) -> dict[str, Any]:
     return time_edits(API_EDIT, new_server, "api reload")
 
 
+# part: background
 def celery_restart(settings: Settings, process: str) -> dict[str, Any]:
     """Seconds from an edit under worker/ to a new process in `process`'s tree (the worker or
     beat its reloader forked) and its readiness probe passing (the probe's own run included)."""
@@ -222,6 +227,7 @@ def celery_restart(settings: Settings, process: str) -> dict[str, Any]:
         return ready
 
     return time_edits(WORKER_EDIT, ready_again, f"{process} restart")
+    # end part: background
 
 
 def test_fast() -> float:

@@ -1,4 +1,4 @@
-"""Logging of every process (api, worker, beat, flower): JSON records to the log server, or to
+"""Logging of every process (api, worker, beat, ...): JSON records to the log server, or to
 stderr; in dev, each record also echoed readably to stderr (the process's pane)."""
 
 from __future__ import annotations

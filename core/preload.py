@@ -1,4 +1,4 @@
-"""What the forking reloaders (app/reloader.py, worker/reloader.py) share: the library modules a
+"""What the forking reloaders (app/reloader.py and the worker's) share: the library modules a
 reloader holds imported, so that each process it forks imports only the project's own code.
 
 A reloader keeps the names of the library modules its last child imported in a file of the state

@@ -24,6 +24,10 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 # setting, in `<STATE_DIR>/secrets/` (0600 files in a 0700 folder). A value set in the
 # environment or `.env` wins over its file.
 GENERATED_SECRETS = ("postgres_password", "redis_password", "logserver_token")
+# Secrets the dev stack does not generate, refused all the same when left a placeholder.
+OTHER_SECRETS: tuple[str, ...] = (
+    "flower_password",  # part: flower
+)
 SECRETS_FOLDER = "secrets"
 # What an example file holds where a real secret must go; production refuses it.
 PLACEHOLDER = "CHANGE-ME"
@@ -99,21 +103,25 @@ class Settings(BaseSettings):
     logserver_max_connections: int = Field(256, ge=1)
     logserver_max_senders: int = Field(10_000, ge=1)
 
+    # part: background
     # Background work: Celery on Redis (broker and results in their own Redis databases).
     celery_broker_db: int = Field(1, ge=0, le=15)
     celery_result_db: int = Field(2, ge=0, le=15)
     worker_concurrency: int = Field(2, ge=1, le=64)
+    # part: flower
     flower_user: str | None = None
     flower_password: SecretStr | None = None
+    # end part: flower
+    # end part: background
 
     # /docs, /redoc and /openapi.json: on, but off in production unless this turns them on.
     api_docs: bool | None = None
 
-    flower_port: Port | None = None
+    flower_port: Port | None = None  # part: flower
     process_compose_port: Port | None = None
     debug_port_api: Port | None = None
-    debug_port_worker: Port | None = None
-    debug_port_beat: Port | None = None
+    debug_port_worker: Port | None = None  # part: background
+    debug_port_beat: Port | None = None  # part: background
     debug_port_logserver: Port | None = None
 
     # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker (DEBUGGABLE).
@@ -168,7 +176,7 @@ class Settings(BaseSettings):
         """In production a secret is required where the stack needs one, and never a
         placeholder; anywhere, a placeholder is refused."""
         required = ("postgres_password", "logserver_token")
-        for name in (*GENERATED_SECRETS, "flower_password"):
+        for name in (*GENERATED_SECRETS, *OTHER_SECRETS):
             value = self.secret(name)
             if value is not None and PLACEHOLDER in value:
                 raise ValueError(f"{name.upper()} is still {PLACEHOLDER}: set a secret of your own")

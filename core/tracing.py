@@ -37,7 +37,7 @@ def setup_tracing(component: str, settings: Settings) -> bool:
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor  # part: background
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -60,7 +60,7 @@ def setup_tracing(component: str, settings: Settings) -> bool:
     # instrumented call, and its consumer runs in the parent, which is not instrumented.
     instrumentors = (
         AsyncPGInstrumentor(),  # type: ignore[no-untyped-call]
-        CeleryInstrumentor(),  # type: ignore[no-untyped-call]
+        CeleryInstrumentor(),  # type: ignore[no-untyped-call]  # part: background
         RedisInstrumentor(),
     )
     for instrumentor in instrumentors:
@@ -77,7 +77,7 @@ MODULES = (
     "opentelemetry.exporter.http.transport._requests",
     "requests",  # which the exporter's transport imports only when it is made
     "opentelemetry.instrumentation.asyncpg",
-    "opentelemetry.instrumentation.celery",
+    "opentelemetry.instrumentation.celery",  # part: background
     "opentelemetry.instrumentation.redis",
 )
 

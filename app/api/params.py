@@ -2,14 +2,14 @@
 
 FastAPI's solver spends about 10 µs per request on each query parameter a handler declares
 (FastAPI 0.165: it looks up the field's model, aliases and sequence-ness on every request); on
-the greeting that was 8% of its throughput under `make bench`. A `QueryParameter` reads the
+the greeting that was 8% of its throughput under the benchmark. A `QueryParameter` reads the
 value from `request.query_params` (as FastAPI does: the last of repeated values), validates it
 with the same pydantic constraints, answers a bad value with the same RequestValidationError
 (a 422 with loc `["query", name]`), and puts the entry FastAPI would generate into the
 operation's OpenAPI (`openapi_extra`). tests/app/test_query_params.py holds both to a handler
 that declares the parameter.
 
-Declare parameters in the signature everywhere else: this is for the few routes `make bench`
+Declare parameters in the signature everywhere else: this is for the few routes the benchmark
 shows are worth it.
 """
 

@@ -6,7 +6,15 @@ costs a match on each request.
 
 from fastapi import APIRouter
 
-from app.api.routes import benchmark, tasks, users
+from app.api.routes import (
+    benchmark,
+    tasks,  # part: background
+    users,
+)
 
 API_PREFIX = "/api/v1"
-ROUTERS: tuple[APIRouter, ...] = (benchmark.router, users.router, tasks.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    benchmark.router,
+    users.router,
+    tasks.router,  # part: background
+)

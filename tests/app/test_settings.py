@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.components import DEBUGGABLE
 from core.settings import DEFAULT_PORTS, GENERATED_SECRETS, ROOT, SettingsError, load_settings
 from scripts.credentials import ensure
 
@@ -68,7 +69,14 @@ def test_generated_secrets_are_private_and_read_by_the_settings(tmp_path: Path) 
     )
 
 
-@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"])
+SECRETS = [
+    "POSTGRES_PASSWORD",
+    "LOGSERVER_TOKEN",
+    "FLOWER_PASSWORD",  # part: flower
+]
+
+
+@pytest.mark.parametrize("name", SECRETS)
 def test_a_placeholder_secret_is_refused_with_its_name(name: str) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings(**{name.lower(): "CHANGE-ME"})
@@ -98,7 +106,7 @@ def test_docs_are_off_in_production_unless_turned_on() -> None:
         ("port_offset", 65000, "PORT_OFFSET"),
         ("api_port", 0, "API_PORT"),
         ("environment", "staging", "ENVIRONMENT"),
-        ("debug", "api,worker,nope", "DEBUG"),
+        ("debug", "api,nope", "DEBUG"),
     ],
 )
 def test_bad_values_fail_with_the_setting_named(field: str, value: object, named: str) -> None:
@@ -108,5 +116,7 @@ def test_bad_values_fail_with_the_setting_named(field: str, value: object, named
 
 
 def test_debug_lists_components() -> None:
-    assert load_settings(debug="api, worker").debug == {"api", "worker"}
+    assert load_settings(debug="api, api").debug == {"api"}
+    both = ", ".join(DEBUGGABLE[:2])
+    assert load_settings(debug=both).debug == set(DEBUGGABLE[:2])
     assert load_settings(debug="").debug == frozenset()

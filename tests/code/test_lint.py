@@ -35,7 +35,10 @@ def test_the_tree_is_ruff_formatted() -> None:
 
 def test_mypy_strict_is_clean_on_every_package_and_the_tests() -> None:
     paths = typed_paths()
-    assert {"core", "app", "logserver", "worker", "scripts", "bench", "tests"} <= set(paths)
+    expected = {"core", "app", "logserver", "scripts", "tests"}
+    expected.add("worker")  # part: background
+    expected.add("bench")  # part: bench
+    assert expected <= set(paths)
     result = run(str(BIN / "mypy"), *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -94,7 +94,7 @@ short-name-mode = "permissive"
 
 def configure(home: Path = ENGINE_HOME) -> dict[str, str]:
     """Writes the engine's configuration into `home`; the environment variables that select it
-    (for podman, buildah and any program that runs them, the devcontainer CLI too)."""
+    (for podman, buildah and any program that runs them)."""
     for folder in ("tmp", "networks"):
         (home / folder).mkdir(parents=True, exist_ok=True)
     _forget_run_state_of_an_earlier_boot(home)

@@ -51,10 +51,12 @@ def published_ports(env: dict[str, str]) -> dict[str, str]:
     env = {
         **env,
         "API_PUBLISHED_PORT": str(free_port()),
-        "FLOWER_PUBLISHED_PORT": str(free_port()),
+        "FLOWER_PUBLISHED_PORT": str(free_port()),  # part: flower
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
     }
-    for name in ("APP_IMAGE", "ENV_FILE", "API_REPLICAS", "WORKER_REPLICAS"):
+    shell_variables = ["APP_IMAGE", "ENV_FILE", "API_REPLICAS"]
+    shell_variables.append("WORKER_REPLICAS")  # part: background
+    for name in shell_variables:
         env.pop(name, None)
     return env
 

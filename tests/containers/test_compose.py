@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from core.components import COMPONENTS
 from tests.containers.compose_engine import ApiService, HealthTimer, http, start_intervals
 from tests.containers.docker_engine import HOME as DOCKER_HOME
 from tests.containers.docker_engine import DockerDaemon
@@ -47,8 +48,8 @@ pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
 # The copy's folder name is the compose project's name.
 PROJECT = "fastapi-stack"
-LONG_RUNNING = ("postgres", "redis", "logserver", "api", "worker", "beat", "flower")
-AFTER_MIGRATE = ("api", "worker", "beat")
+LONG_RUNNING = tuple(c.name for c in COMPONENTS if c.name != "migrate")
+AFTER_MIGRATE = tuple(name for name in ("api", "worker", "beat") if name in LONG_RUNNING)
 HEALTHY_SECONDS = 300
 
 

@@ -46,9 +46,10 @@ pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
 
 STACK = "fastapi-stack"  # the Makefile's STACK
 CHECKOUT = HOME / "swarm-test" / STACK
-REPLICAS = {"api": 2, "worker": 2, "beat": 1, "postgres": 1, "redis": 1, "logserver": 1}
-REPLICAS["flower"] = 1
-AFTER_MIGRATE = ("api", "worker", "beat")
+REPLICAS = {"api": 2, "postgres": 1, "redis": 1, "logserver": 1}
+REPLICAS |= {"worker": 2, "beat": 1}  # part: background
+REPLICAS["flower"] = 1  # part: flower
+AFTER_MIGRATE = tuple(name for name in ("api", "worker", "beat") if name in REPLICAS)
 CONVERGE_SECONDS = 600
 ROLLED_TAG = "fastapi-stack:rolled"
 Figure = Callable[[str, object, str], None]  # (name, value, the line that says it)
@@ -118,7 +119,7 @@ def swarm_env(docker: DockerDaemon) -> dict[str, str]:
             **env,
             "APP_IMAGE": f"{STACK}:latest",
             "API_REPLICAS": str(REPLICAS["api"]),
-            "WORKER_REPLICAS": str(REPLICAS["worker"]),
+            "WORKER_REPLICAS": str(REPLICAS["worker"]),  # part: background
             "SWARM_MESH": "off",
             "SWARM_PORTS": "dynamic",
             "RESOLVE_IMAGE": "never",

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
+from core.components import COMPONENTS
 from core.settings import ROOT
 from tests.deploy.manifests import Manifest, container, environment
 
 pytestmark = pytest.mark.fast
 
-APP_SERVICES = ("migrate", "api", "worker", "beat", "flower", "logserver")
+APP_SERVICES = tuple(c.name for c in COMPONENTS if c.name not in {"postgres", "redis"})
 STORE_ADDRESSES = {"POSTGRES_HOST", "POSTGRES_PORT", "REDIS_HOST", "REDIS_PORT"}
 # ${NAME:-default} with nothing set in the shell: the default, as compose reads it.
 INTERPOLATION = re.compile(r"\$\{[A-Z_]+:-([^}]*)\}")

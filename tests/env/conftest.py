@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.engine import configure
+from tests.containers.engine import configure  # part: containers
 from tests.env.tools import (
     CACHE,
     ROOT,
-    RUNTIME_IMAGE,
-    Buildah,
-    DevcontainerCli,
-    Nix,
-    install_devcontainer_cli,
+    RUNTIME_IMAGE,  # part: containers
+    Buildah,  # part: containers
+    DevcontainerCli,  # part: devcontainer
+    Nix,  # part: flake
+    install_devcontainer_cli,  # part: devcontainer
     installed,
 )
 from tests.support.tiers import unavailable
@@ -34,12 +34,15 @@ def scratch(request: pytest.FixtureRequest) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# part: flake
 @pytest.fixture(scope="session")
 def nix() -> Nix:
     nix_path = installed("nix", "nix-bin", tier="nix")
     return Nix(Path(nix_path).parent, CACHE / "nix")
+    # end part: flake
 
 
+# part: devcontainer
 @pytest.fixture(scope="session")
 def devcontainer_cli() -> DevcontainerCli:
     cli = install_devcontainer_cli()
@@ -48,8 +51,10 @@ def devcontainer_cli() -> DevcontainerCli:
             "devcontainer-cli", cli, "install Node.js 20+ and npm, with the npm registry reachable"
         )
     return cli
+    # end part: devcontainer
 
 
+# part: containers
 @pytest.fixture(scope="session")
 def buildah() -> Buildah:
     """The containers tier's (tests/env/test_image.py): fails, never skips, when it cannot run."""
@@ -93,3 +98,4 @@ def runtime_container(buildah: Buildah, runtime_image: str) -> Iterator[str]:
     name = buildah("from", "--pull=never", runtime_image).stdout.strip()
     yield name
     buildah("rm", name, check=False)
+    # end part: containers

@@ -77,12 +77,15 @@ def _json(name: str) -> str:
 
 
 SOURCES = (
+    # part: flake
     Source("flake.nix", "python", r'^\s*python = "([^"]+)";'),
     Source("flake.nix", "postgres", r'^\s*postgres = "([^"]+)";'),
     Source("flake.nix", "valkey", r'^\s*valkey = "([^"]+)";'),
     Source("flake.nix", "process-compose", r'^\s*processCompose = "([^"]+)";', _without_v),
+    # end part: flake
     Source("Dockerfile", "python", _arg("PYTHON_MINOR")),
     Source("Dockerfile", "process-compose", _arg("PROCESS_COMPOSE_VERSION"), _without_v),
+    # part: devcontainer
     Source(".devcontainer/devcontainer.json", "python", _json("PYTHON_MINOR")),
     Source(
         ".devcontainer/devcontainer.json",
@@ -90,6 +93,7 @@ SOURCES = (
         _json("PROCESS_COMPOSE_VERSION"),
         _without_v,
     ),
+    # end part: devcontainer
     Source("scripts/bootstrap.sh", "python", _shell("PYTHON_MINOR")),
     Source(
         "scripts/bootstrap.sh", "process-compose", _shell("PROCESS_COMPOSE_VERSION"), _without_v

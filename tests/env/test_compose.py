@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.settings import Settings
+from core.settings import OTHER_SECRETS, Settings
 from scripts.swarm import for_swarm
 from tests.env.tools import ROOT, VENV_BIN, run
 
@@ -19,6 +19,7 @@ COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.production.example"
 COMMANDS = {  # the components of the runtime image, by their command
     "api": ["python", "-m", "app"],
+    # part: background
     "worker": ["celery", "-A", "worker.celery_app", "worker"],
     "beat": [
         "celery",
@@ -28,7 +29,8 @@ COMMANDS = {  # the components of the runtime image, by their command
         "--schedule",
         "/state/celery/beat-schedule",
     ],
-    "flower": ["python", "-m", "worker", "flower"],  # worker/flower.py: read-only, basic auth
+    "flower": ["python", "-m", "worker", "flower"],  # part: flower
+    # end part: background
     "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
     "migrate": ["alembic", "upgrade", "head"],
 }
@@ -82,7 +84,7 @@ def test_start_up_waits_for_health_and_for_the_migration(
     services: dict[str, dict[str, Any]],
 ) -> None:
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("api", "worker", "beat"):
+    for name in {"api", "worker", "beat"} & set(services):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
         assert depends_on["redis"]["condition"] == "service_healthy", name
@@ -93,9 +95,11 @@ def test_start_up_waits_for_health_and_for_the_migration(
 
 
 def test_api_and_worker_scale_with_replicas(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("api", "worker"):
+    for name in {"api", "worker"} & set(services):
         assert "replicas" in services[name]["deploy"], name
+    # part: background
     assert services["beat"]["deploy"]["replicas"] == 1, "a second beat would run every task twice"
+    # end part: background
 
 
 def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]]) -> None:
@@ -108,7 +112,7 @@ def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]])
     assert named("postgres", "/var/lib/postgresql")
     assert named("redis", "/data")
     assert named("logserver", "/state/logs")
-    assert named("beat", "/state/celery")
+    assert named("beat", "/state/celery")  # part: background
 
 
 def _env_file_settings(path: Path) -> dict[str, str]:
@@ -125,7 +129,7 @@ def test_env_example_holds_only_real_settings_and_the_secrets() -> None:
     documented = _env_file_settings(ENV_EXAMPLE)
     unknown = set(documented) - settings - POSTGRES_IMAGE_SETTINGS
     assert not unknown, f".env.production.example sets what no setting reads: {sorted(unknown)}"
-    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"):
+    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", *map(str.upper, OTHER_SECRETS)):
         assert documented[secret] == "CHANGE-ME", secret
     text = ENV_EXAMPLE.read_text()
     for key in documented:

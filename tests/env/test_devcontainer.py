@@ -16,10 +16,10 @@ from tests.env.tools import ROOT, DevcontainerCli
 CONFIG = ROOT / ".devcontainer" / "devcontainer.json"
 PORTS = {  # the ports to forward, by their settings name; the label says which they are
     "api_port": "api",
-    "flower_port": "flower",
+    "flower_port": "flower",  # part: flower
     "debug_port_api": "debugpy api",
-    "debug_port_worker": "debugpy worker",
-    "debug_port_beat": "debugpy beat",
+    "debug_port_worker": "debugpy worker",  # part: background
+    "debug_port_beat": "debugpy beat",  # part: background
     "debug_port_logserver": "debugpy logserver",
 }
 
@@ -54,7 +54,7 @@ def test_runs_as_the_images_non_root_user_with_the_host_uid(configuration: dict[
     assert configuration.get("updateRemoteUserUID", True) is True
 
 
-def test_forwards_the_api_flower_and_debug_ports_with_labels(configuration: dict[str, Any]) -> None:
+def test_forwards_the_api_and_debug_ports_with_labels(configuration: dict[str, Any]) -> None:
     expected = {DEFAULT_PORTS[name]: label for name, label in PORTS.items()}
     assert sorted(configuration["forwardPorts"]) == sorted(expected)
     attributes = configuration["portsAttributes"]

@@ -73,6 +73,7 @@ def test_dependencies_come_from_the_lock_without_dev_packages() -> None:
     )
 
 
+# part: devcontainer
 def test_dev_target_has_the_pinned_tools_and_a_non_root_user() -> None:
     stages = dockerfile.stages(DOCKERFILE)
     dev = stages["dev"]
@@ -90,6 +91,7 @@ def test_dev_target_has_the_pinned_tools_and_a_non_root_user() -> None:
     user = dev.last("USER")
     assert user is not None and user.arguments == "${DEV_USER}"
     assert dockerfile.global_args(DOCKERFILE)  # the pins come first, before any stage
+    # end part: devcontainer
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
@@ -134,7 +136,7 @@ def test_dockerignore_leaves_out(path: str) -> None:
         "README.md",
         "app/main.py",
         "logserver/__init__.py",
-        "worker/__init__.py",
+        "worker/__init__.py",  # part: background
         "sql/users.sql",
         "migrations/env.py",
         "scripts/dev.py",

@@ -29,7 +29,10 @@ def test_my_definitions_state_each_version_in_one_place(pin: str) -> None:
     """Besides its one statement, a pinned value is not spelled out again in the same file
     (checked for the pins long enough to search for; a bare major such as 7 is not)."""
     value = next(s.value for s in pins.statements(ROOT) if s.pin == pin and s.file == "Dockerfile")
-    for file in ("flake.nix", "Dockerfile", ".devcontainer/devcontainer.json", "compose.yaml"):
+    files = ["Dockerfile", "compose.yaml"]
+    files.append("flake.nix")  # part: flake
+    files.append(".devcontainer/devcontainer.json")  # part: devcontainer
+    for file in files:
         text = (ROOT / file).read_text()
         count = len(re.findall(rf"(?<![\w.]){re.escape(value)}(?![\w])", text))
         assert count <= 1, f"{file} spells {pins.PINS[pin]} {value} {count} times"
@@ -65,7 +68,9 @@ def test_a_changed_version_fails_naming_its_file(source: pins.Source, scratch: P
     except pins.PinError as error:
         problems = [str(error)]
     assert problems, f"a changed {pins.PINS[source.pin]} in {source.file} went unnoticed"
-    assert all(problem.startswith(source.file) for problem in problems), problems
+    stated = [s for s in pins.statements(ROOT) if s.pin == source.pin]
+    if len({s.file for s in stated}) >= 3:  # with two files (a pruned project) none is the odd one
+        assert all(problem.startswith(source.file) for problem in problems), problems
 
 
 def test_a_file_that_states_a_version_twice_is_named(scratch: Path) -> None:

@@ -22,15 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".state" / "env-tests"
 
 
-NIXPKGS_STUB = Path(__file__).resolve().parent / "nixpkgs_stub"
+NIXPKGS_STUB = Path(__file__).resolve().parent / "nixpkgs_stub"  # part: flake
 
 
 VENV_BIN = Path(sys.executable).parent
 
 
-DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"
+DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"  # part: devcontainer
 
 
+# part: containers
 # The root filesystem of the stand-in base images (tests/containers/engine.py): Debian bookworm
 # with its Python 3.11 (no registry is reachable); rebuilt when this recipe changes.
 BASE_SUITE = "bookworm"
@@ -40,6 +41,7 @@ BASE_PACKAGES = "python3-venv,ca-certificates"
 
 
 RUNTIME_IMAGE = "localhost/fastapi-stack:env-test"
+# end part: containers
 
 
 def run(
@@ -132,6 +134,7 @@ def installed(command: str, apt_package: str, *, tier: str) -> str:
     return found
 
 
+# part: flake
 @dataclass(frozen=True)
 class Nix:
     """Debian's nix-bin with its store and caches in .state/env-tests/nix, flakes enabled."""
@@ -178,8 +181,10 @@ class Nix:
             *options,
             check=check,
         )
+        # end part: flake
 
 
+# part: devcontainer
 DOCKER_STUB = """#!/bin/sh
 # No Docker daemon here: there are no containers, and nothing else is answered.
 [ "$1" = ps ] && exit 0
@@ -242,8 +247,10 @@ def install_devcontainer_cli() -> DevcontainerCli | str:
     stub.write_text(DOCKER_STUB)
     stub.chmod(0o755)
     return DevcontainerCli(program, stub, home)
+    # end part: devcontainer
 
 
+# part: containers
 @dataclass(frozen=True)
 class Buildah:
     """buildah on the container tier's engine home (.state/containers: podman's configuration
@@ -316,3 +323,4 @@ def debootstrap_base(folder: Path) -> Path:
     tarball.with_suffix(".partial").rename(tarball)
     shutil.rmtree(rootfs)
     return tarball
+    # end part: containers

@@ -223,14 +223,14 @@ def test_tail_follow_without_a_filter_follows_every_stream_even_new_ones(tmp_pat
             with access.open("ab") as file:
                 file.write(orjson.dumps(api) + b"\n")
             worker: dict[str, object] = {"ts": timestamp(now), "level": "INFO"}
-            worker.update(component="worker", logger="celery", message="done", request_id="r-1")
+            worker.update(component="worker", logger="jobs", message="done", request_id="r-1")
             _write(tmp_path / "worker" / f"{today}.jsonl", [worker])  # a stream new since
             lines = [output.next(), output.next()]
         finally:
             follower.terminate()
     assert sorted(line.split(" ", 1)[1] for line in lines) == [
         "INFO    api       GET /api/v1/user/greeting 200 1.50ms [req-eting-1]",
-        "INFO    worker    celery: done [r-1]",
+        "INFO    worker    jobs: done [r-1]",
     ]
 
 

@@ -37,13 +37,13 @@ def test_an_app_record_has_its_logger_and_its_traceback_in_full_indented() -> No
     doc = {
         "ts": "2026-12-02T02:36:23.123Z",
         "level": "ERROR",
-        "logger": "celery.app.trace",
+        "logger": "jobs.trace",
         "component": "worker",
         "message": "Task failed",
         "exc": traceback,
     }
     assert render(doc).splitlines() == [
-        "02:36:23.123 ERROR   worker    celery.app.trace: Task failed",
+        "02:36:23.123 ERROR   worker    jobs.trace: Task failed",
         *("    " + row for row in traceback.splitlines()),
     ]
 

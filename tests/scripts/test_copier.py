@@ -20,7 +20,7 @@ from tests.support.checkout import fresh_copy
 
 COPIER = Path(sys.executable).with_name("copier")
 OLD_NAMES = ("fastapi-stack", "FastAPI stack")
-ALL_PARTS = ["background", "flower", "logserver", "bench", "devcontainer", "flake", "containers"]
+ALL_PARTS = ["background", "flower", "bench", "devcontainer", "flake", "containers"]
 
 
 def git(where: Path, *args: str) -> str:
@@ -333,7 +333,6 @@ def test_a_version_without_prune_refuses_to_remove_parts_in_one_line(
 PART_PATHS = {
     "background": "worker",
     "flower": "deploy/k8s/base/flower.yaml",
-    "logserver": "logserver",
     "bench": "bench",
     "devcontainer": ".devcontainer",
     "flake": "flake.nix",

@@ -60,10 +60,10 @@ def test_unbalanced_directives_are_an_error(text: str) -> None:
 
 
 def test_an_absent_component_loses_its_blocks_and_its_file() -> None:
-    by_path = {o.path: o.text for o in generate.outputs(("postgres", "redis", "migrate", "api"))}
-    assert by_path[Path("deploy/k8s/base/worker.yaml")] is None
-    assert "worker.yaml" not in (by_path[Path("deploy/k8s/base/kustomization.yaml")] or "")
-    assert "\n  worker:" not in (by_path[Path("process-compose.yaml")] or "")
+    by_path = {o.path: o.text for o in generate.outputs(("postgres", "redis", "api"))}
+    assert by_path[Path("deploy/k8s/base/migrate.yaml")] is None
+    assert "migrate.yaml" not in (by_path[Path("deploy/k8s/base/kustomization.yaml")] or "")
+    assert "\n  migrate:" not in (by_path[Path("process-compose.yaml")] or "")
     assert "\n  api:" in (by_path[Path("process-compose.yaml")] or "")
 
 

@@ -17,6 +17,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
+from core.components import COMPONENTS
 from core.logging import PROBE_PATHS
 from core.settings import Settings
 from logserver.console import render
@@ -27,7 +28,9 @@ from tests.support.stack import start, stop
 
 pytestmark = pytest.mark.stack
 
-PYTHON_COMPONENTS = ("api", "worker", "beat", "flower", "logserver")
+PYTHON_COMPONENTS = tuple(
+    c.name for c in COMPONENTS if c.name not in {"postgres", "redis", "migrate"}
+)
 
 
 def pane(settings: Settings, process: str) -> list[str]:
@@ -116,10 +119,12 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
         finally:
             asyncio.run(_rename_table(settings, "users_away", "users"))
         assert broken.status_code == 500
+        # part: background
         queued = http.post(
             "/api/v1/tasks/user_report", json={"user_id": 2**31 - 1}, headers={"X-Request-ID": task}
         )
         assert queued.status_code == 202, queued.text
+        # end part: background
 
     # The stack traces (scripts/stack.py): the line ends with the short trace id to copy.
     access_line = re.compile(
@@ -131,11 +136,13 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
         timeout=20,
         what="the greeting's access line in the api's pane",
     )
+    # part: background
     wait_for(
         lambda: any("UserNotFound" in record for record in echoed(pane(settings, "worker"))),
         timeout=30,
         what="the failed task in the worker's pane",
     )
+    # end part: background
     api_records = echoed(pane(settings, "api"))
     failure = record_after(
         api_records, f"app.errors: unhandled error while serving /api/v1/users/1 [{failing}]"
@@ -143,18 +150,20 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
     assert failure.splitlines()[1] == "    Traceback (most recent call last):"
     assert "sqlalchemy.exc.ProgrammingError" in failure and 'relation "users"' in failure
     assert "/app/services/users.py" in failure  # the frames of the project's code, in full
+    # part: background
     raised = next(r for r in echoed(pane(settings, "worker")) if "UserNotFound" in r)
     header, *traceback = raised.splitlines()
     assert " ERROR   worker    celery.app.trace: Task worker.tasks.build_user_report[" in header
     assert header.endswith(f"[{task}]")
     assert traceback[0] == "    Traceback (most recent call last):"
     assert traceback[-1] == f"    worker.users.UserNotFound: user {2**31 - 1} not found"
+    # end part: background
 
     for component in PYTHON_COMPONENTS:
         shown = pane(settings, component)
         assert any(line.startswith(f"{component}: ") for line in shown[:3]), shown[:3]
         assert any(re.match(rf"\S+ \w+ +{component} ", r) for r in echoed(shown)), shown[:9]
-    for component in ("api", "worker"):
+    for component in {"api", "worker"} & set(PYTHON_COMPONENTS):
         wait_for(
             partial(same_records, settings, component),
             timeout=20,

@@ -60,7 +60,11 @@ def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Re
 
 _database_numbers = itertools.count()
 
-REDIS_DB_FIELDS = ("redis_db", "celery_broker_db", "celery_result_db")
+REDIS_DB_FIELDS = (
+    "redis_db",
+    "celery_broker_db",  # part: background
+    "celery_result_db",  # part: background
+)
 # The Redis databases `own_redis_databases` hands out: every test that needs its own takes them
 # here. 0-2 are the session services' defaults (the `settings` fixture's, emptied for each test).
 _free_redis_dbs = list(range(3, 16))

@@ -77,7 +77,7 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     exits = exited(settings)
     assert {name: code for name, code, _ in exits} == dict.fromkeys(LONG_RUNNING | ONE_SHOT, 0)
     order = [name for name, _, _ in exits]
-    for user in ("api", "worker"):
+    for user in {"api", "worker"} & set(order):
         for store in ("postgres", "redis"):
             assert order.index(user) < order.index(store), order
 

@@ -1,0 +1,291 @@
+"""`dev prune` and `dev parts`: cut a removable part out of the project.
+
+A part is what `copier copy` may leave out: its folders and files (`paths`), its rows in the
+component table (`rows`), and the lines of shared files that belong to it. Those lines are fenced
+by comment markers, so cutting them is one generic block removal, not string surgery per file:
+
+    # part: flower          a block: this line, the lines below it and the closing one go
+    ...
+    # end part: flower
+    "flower>=2.0",  # part: flower      one line: a marker at the end of a line of code
+
+`//` and `<!--` open a marker as well as `#` (JSON with comments, Markdown). After cutting, the
+files generated from the component table are written again (`dev generate --remove-orphans`).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.settings import ROOT
+
+
+@dataclass(frozen=True)
+class Removable:
+    """A part `dev prune` can cut; `names` matches what would still name it once cut."""
+
+    name: str
+    summary: str
+    paths: tuple[str, ...] = ()
+    rows: tuple[str, ...] = ()
+    includes: tuple[str, ...] = ()  # parts that go with it (background takes flower)
+    names: str = ""
+
+
+REMOVABLE: tuple[Removable, ...] = (
+    Removable(
+        "bench",
+        "the benchmark: bench/ (its peer and baseline), make bench, make bench-dev",
+        paths=("bench", "tests/bench", "docs/performance.md"),
+        names=r"\bbench/|-m bench\b|make bench|\"bench\"|\bbench-dev\b",
+    ),
+    Removable(
+        "devcontainer",
+        "the VS Code devcontainer: .devcontainer/, the Dockerfile's dev target, their tests",
+        paths=(
+            ".devcontainer",
+            "docs/devcontainer.md",
+            "tests/env/test_devcontainer.py",
+            "tests/containers/test_devcontainer.py",
+            "tests/containers/inside.py",
+            "tests/containers/forward.py",
+            "tests/containers/podman_shim.py",
+        ),
+        names=r"devcontainer",
+    ),
+    Removable(
+        "flake",
+        "the Nix flake: flake.nix (nix develop) and its tests",
+        paths=("flake.nix", "tests/env/test_flake.py", "tests/env/nixpkgs_stub", "docs/nix.md"),
+        names=r"flake\.nix|nix develop|nixpkgs_stub|class Nix\b",
+    ),
+    Removable(
+        "containers",
+        "the container test tier: tests/containers (compose on Podman and Docker, the image)",
+        paths=("tests/containers", "tests/env/test_image.py", "docs/containers.md"),
+        names=r"tests/containers|tests\.containers|mark\.containers|\"containers:",
+    ),
+    Removable(
+        "background",
+        "background work: Celery worker, beat (and Flower), the tasks API and the Celery settings",
+        paths=(
+            "worker",
+            "tests/worker",
+            "tests/app/test_task_schemas.py",
+            "docs/background-work.md",
+            "tests/support/worker.py",
+            "tests/deploy/test_background_policy.py",
+            "app/api/routes/tasks.py",
+            "app/services/tasks.py",
+            "app/schemas/task.py",
+            "core/celery_client.py",
+            "core/tasks.py",
+            "deploy/k8s/overlays/keda",
+            "scripts/templates/deploy/k8s/base/worker.yaml",
+            "scripts/templates/deploy/k8s/base/beat.yaml",
+            "deploy/k8s/base/worker.yaml",
+            "deploy/k8s/base/beat.yaml",
+        ),
+        rows=("worker", "beat"),
+        includes=("flower",),
+        names=r"(?-i:import celery|from celery|celery\[|[\"']celery|celery_|Celery\()"
+        r"|from worker|import worker|worker\.celery_app|worker/|-m worker|core\.tasks"
+        r"|tasks\.router",
+    ),
+    Removable(
+        "flower",
+        "Flower, the Celery dashboard: worker/flower.py, its settings, service and manifest",
+        paths=(
+            "worker/flower.py",
+            "tests/worker/test_flower.py",
+            "scripts/templates/deploy/k8s/base/flower.yaml",
+            "deploy/k8s/base/flower.yaml",
+        ),
+        rows=("flower",),
+        names=r"flower",
+    ),
+)
+
+# Never searched for markers or leftovers: what is not the project's text, and this machinery,
+# which knows every part by name (so that `dev parts` can say which are gone).
+SKIPPED_DIRS = {".git", ".venv", ".tools", ".state", "node_modules", "__pycache__"}
+SKIPPED_DIRS |= {".mypy_cache", ".ruff_cache", ".pytest_cache"}
+MACHINERY = ("scripts/prune.py", "tests/scripts/test_prune.py", "scripts/generate.py", "uv.lock")
+
+_OPEN = r"(?:#|//|<!--)\s*"
+_NAME = r"(?P<name>[a-z][a-z0-9-]*)(?:\s*-->)?\s*$"
+BEGIN = re.compile(rf"^\s*{_OPEN}part:\s*{_NAME}")
+END = re.compile(rf"^\s*{_OPEN}end part:\s*{_NAME}")
+TEMPLATE_IF = re.compile(r"^\s*@if\s+(?P<name>\S+)\s*$")  # scripts/templating.py's blocks
+TEMPLATE_END = re.compile(r"^\s*@end\s*$")
+INLINE = re.compile(rf"^\s*\S.*?\s{_OPEN}part:\s*{_NAME}")
+
+
+Echo = Callable[[str], None]
+
+
+class PruneError(ValueError):
+    """Unknown part, or markers that do not balance."""
+
+
+def by_name(name: str) -> Removable:
+    for part in REMOVABLE:
+        if part.name == name:
+            return part
+    known = ", ".join(part.name for part in REMOVABLE)
+    raise PruneError(f"no part named {name!r} (removable: {known})")
+
+
+def cut(text: str, names: Iterable[str]) -> str:
+    """`text` without the lines fenced for the parts `names` (markers of other parts stay)."""
+    cutting = set(names)
+    kept: list[str] = []
+    open_blocks: list[str] = []
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        if begin := BEGIN.match(line) or TEMPLATE_IF.match(line):
+            open_blocks.append(begin["name"])
+            dropped = bool(cutting.intersection(open_blocks))
+        elif end := END.match(line):
+            if not open_blocks or open_blocks[-1] != end["name"]:
+                raise PruneError(f"line {number}: 'end part: {end['name']}' closes no such block")
+            dropped = bool(cutting.intersection(open_blocks))
+            open_blocks.pop()
+        elif TEMPLATE_END.match(line):
+            if not open_blocks:
+                raise PruneError(f"line {number}: @end without @if")
+            dropped = bool(cutting.intersection(open_blocks))
+            open_blocks.pop()
+        else:
+            inline = INLINE.match(line)
+            dropped = bool(cutting.intersection(open_blocks)) or (
+                inline is not None and inline["name"] in cutting
+            )
+        if not dropped:
+            kept.append(line)
+    if open_blocks:
+        raise PruneError(f"'part: {open_blocks[-1]}' is never closed")
+    return "".join(kept)
+
+
+def text_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every text file of the project (relative path, content), machinery and caches aside."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if SKIPPED_DIRS & set(relative.parts[:-1]) or relative.as_posix() in MACHINERY:
+            continue
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            yield relative, path.read_text()
+        except UnicodeDecodeError:
+            continue
+
+
+def closure(names: Iterable[str]) -> list[Removable]:
+    """The parts `names` and those that go with them."""
+    found: dict[str, Removable] = {}
+    pending = list(names)
+    while pending:
+        part = by_name(pending.pop())
+        if part.name not in found:
+            found[part.name] = part
+            pending.extend(part.includes)
+    return list(found.values())
+
+
+def is_present(part: Removable, root: Path = ROOT) -> bool:
+    """Whether anything of the part is left: a path, a row or a fenced line."""
+    if any((root / path).exists() for path in part.paths):
+        return True
+    return any(leftovers(part, root, markers_only=True))
+
+
+def leftovers(part: Removable, root: Path = ROOT, *, markers_only: bool = False) -> Iterator[str]:
+    """`path:line: text` for each line that still names the part (or carries its marker)."""
+    rows = re.compile(rf"Component\(\"({'|'.join(part.rows)})\"") if part.rows else None
+    names = None if markers_only or not part.names else re.compile(part.names, re.IGNORECASE)
+    for relative, text in text_files(root):
+        for number, line in enumerate(text.splitlines(), 1):
+            marker = BEGIN.match(line) or END.match(line) or INLINE.match(line)
+            if (
+                (marker is not None and marker["name"] == part.name)
+                or (rows is not None and rows.search(line))
+                or (names is not None and names.search(line))
+            ):
+                yield f"{relative}:{number}: {line.strip()}"
+
+
+def prune(names: Iterable[str], root: Path = ROOT, echo: Echo = print) -> None:
+    """Cut the parts `names` (and those that go with them), then regenerate."""
+    parts = [part for part in closure(names) if _announce(part, root, echo)]
+    if not parts:
+        return
+    rows = [row for part in parts for row in part.rows]
+    cutting = {part.name for part in parts} | set(rows)
+    for part in parts:
+        for path in part.paths:
+            _delete(root / path)
+    changed = []
+    for relative, text in text_files(root):
+        edited = cut(text, cutting)
+        if rows and relative.as_posix() == "core/components.py":
+            edited = _without_rows(edited, rows)
+        if edited != text:
+            (root / relative).write_text(edited)
+            changed.append(relative)
+    tidy(root, [root / relative for relative in changed if relative.suffix == ".py"])
+    if Path("pyproject.toml") in changed:
+        relock(root)
+    regenerate(root)
+    for part in parts:
+        echo(f"pruned {part.name}")
+
+
+def _announce(part: Removable, root: Path, echo: Echo) -> bool:
+    if is_present(part, root):
+        return True
+    echo(f"{part.name}: not present, nothing to do")
+    return False
+
+
+def _delete(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _without_rows(text: str, rows: list[str]) -> str:
+    row = re.compile(rf"^\s*Component\(\"({'|'.join(rows)})\".*\n", re.MULTILINE)
+    return row.sub("", text)
+
+
+def tidy(root: Path, python_files: list[Path]) -> None:
+    """Imports only the cut lines used go, and the blank lines around a cut block are made
+    right again (ruff, from the dev group; a project without it keeps the files as cut)."""
+    ruff = Path(sys.executable).parent / "ruff"
+    if not python_files or not ruff.exists():
+        return
+    files = [str(path) for path in python_files]
+    fix = [str(ruff), "check", "--quiet", "--fix", "--select", "F401,I001", *files]
+    subprocess.run(fix, cwd=root, check=False, capture_output=True)
+    subprocess.run([str(ruff), "format", "--quiet", *files], cwd=root, check=True)
+
+
+def relock(root: Path) -> None:
+    """uv.lock without the dependencies the cut took (uv: on the PATH, or the bootstrap's)."""
+    uv = shutil.which("uv") or str(root / ".tools" / "uv" / "bin" / "uv")
+    subprocess.run([uv, "lock", "--quiet"], cwd=root, check=True)
+
+
+def regenerate(root: Path) -> None:
+    """`dev generate --remove-orphans` in a fresh process: it reads the table as now cut."""
+    subprocess.run(
+        [sys.executable, "-m", "scripts.dev", "generate", "--remove-orphans"], cwd=root, check=True
+    )

@@ -1,0 +1,141 @@
+"""`dev prune`: a part cut from a scratch copy of the checkout leaves a green project.
+
+The marker tests are fast; the scratch-copy test runs the copy's own `make lint` and fast tier
+(minutes a part), so it is in `make test` only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import ROOT
+from scripts import prune
+from scripts.prune import PruneError, cut
+
+# Prose is not searched: a removed part takes its own page (its paths) and the README's lines
+# that link it (fenced), but other pages still mention it in passing (docs/security.md names
+# Flower, docs/production.md the worker ...); the link check of the copy's fast tier
+# (tests/code/test_docs.py) is what holds the docs together after a prune.
+NOT_FENCED = ("README.md", "docs/")
+OPEN, END = "# part: ", "# end part: "  # split, so that this file carries no marker itself
+
+
+@pytest.mark.fast
+def test_a_block_goes_with_its_markers_and_other_parts_stay() -> None:
+    text = f"a\n{OPEN}x\nb\n  {OPEN}y\nc\n  {END}y\n{END}x\nd\n{OPEN}y\ne\n{END}y\n"
+    assert cut(text, ["x"]) == f"a\nd\n{OPEN}y\ne\n{END}y\n"
+    assert cut(text, ["y"]) == f"a\n{OPEN}x\nb\n{END}x\nd\n"
+
+
+@pytest.mark.fast
+def test_a_marker_after_code_takes_that_line_only() -> None:
+    text = f'deps = [\n    "a",\n    "b",  {OPEN}x\n]\nkept = 1  # partial: x\n'
+    assert cut(text, ["x"]) == 'deps = [\n    "a",\n]\nkept = 1  # partial: x\n'
+    assert cut("<!-- part: x -->\nm\n<!-- end part: x -->\nn\n", ["x"]) == "n\n"
+
+
+@pytest.mark.fast
+def test_unbalanced_markers_are_an_error() -> None:
+    with pytest.raises(PruneError):
+        cut(f"{OPEN}x\na\n", ["x"])
+    with pytest.raises(PruneError):
+        cut(f"a\n{END}x\n", ["x"])
+
+
+@pytest.mark.fast
+def test_every_file_of_the_checkout_has_balanced_markers() -> None:
+    everything = [part.name for part in prune.REMOVABLE]
+    for relative, text in prune.text_files(ROOT):
+        try:
+            cut(text, everything)
+        except PruneError as error:
+            pytest.fail(f"{relative}: {error}")
+
+
+@pytest.mark.fast
+def test_an_unknown_part_is_refused() -> None:
+    result = dev(ROOT, "prune", "no-such-part")
+    assert result.returncode == 2
+    assert "no part named 'no-such-part'" in result.stderr
+
+
+@pytest.mark.fast
+def test_parts_lists_every_removable_part_and_whether_it_is_here() -> None:
+    result = dev(ROOT, "parts")
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    assert listed == {
+        part.name: "present" if prune.is_present(part) else "absent" for part in prune.REMOVABLE
+    }
+
+
+def dev(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.dev", *args], cwd=root, capture_output=True, text=True
+    )
+
+
+def scratch_copy(target: Path) -> Path:
+    """The checkout's files as they are now (tracked and new, not ignored) under `target`, with
+    the checkout's .tools (uv, process-compose) linked; its .venv is its own, from the uv cache."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, listed):
+        source = ROOT / os.fsdecode(name)
+        if source.is_file():
+            (target / source.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / source.relative_to(ROOT), follow_symlinks=False)
+    (target / ".tools").symlink_to(ROOT / ".tools")
+    return target
+
+
+def run(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTEST_ADDOPTS"}}
+    return subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
+
+
+def passes(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+
+# Each part alone, and all of them in one call, as `copier copy` asks for its smallest variant.
+VARIANTS = [(part.name,) for part in prune.REMOVABLE] + [tuple(p.name for p in prune.REMOVABLE)]
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("names", VARIANTS, ids=lambda names: "+".join(names))
+def test_pruned_parts_leave_a_green_project(names: tuple[str, ...], tmp_path: Path) -> None:
+    copy = scratch_copy(tmp_path / "project")
+    bootstrap = run(copy, "make", "bootstrap")
+    assert bootstrap.returncode == 0, passes(bootstrap)
+
+    pruned = run(copy, ".venv/bin/dev", "prune", *names)
+    assert pruned.returncode == 0, passes(pruned)
+    again = run(copy, ".venv/bin/dev", "prune", *names)
+    assert again.returncode == 0, passes(again)
+    for name in names:
+        assert f"pruned {name}" in pruned.stdout
+        assert f"{name}: not present, nothing to do" in again.stdout
+        left = [
+            line
+            for line in prune.leftovers(prune.by_name(name), copy)
+            if not line.startswith(NOT_FENCED)
+        ]
+        assert left == [], "\n".join(left)
+    for check in (
+        ("make", "lint"),
+        ("make", "test-fast"),
+        (".venv/bin/dev", "generate", "--check"),
+    ):
+        result = run(copy, *check)
+        assert result.returncode == 0, f"{' '.join(check)}: {passes(result)}"
