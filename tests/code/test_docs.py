@@ -200,9 +200,9 @@ def test_every_dev_command_named_exists(document: str) -> None:
 
 
 def test_github_anchors() -> None:
-    assert github_anchor("What `make bench` measures") == "what-make-bench-measures"
-    assert github_anchor("Background work: Celery worker, beat and Flower") == (
-        "background-work-celery-worker-beat-and-flower"
+    assert github_anchor("What `make test` runs") == "what-make-test-runs"
+    assert github_anchor("Storage: Postgres, Redis and the log server") == (
+        "storage-postgres-redis-and-the-log-server"
     )
     assert anchors("# A\n```sh\n# not a heading\n```\n## A\n") == {"a", "a-1"}
 
@@ -235,7 +235,7 @@ GOOD_README = "# Title\n\n```sh\nmake dev     # start\nmake test    # test\n```\
         ),
         (
             lambda text: unknown_dev_commands(text, TREE),
-            "```sh\n.venv/bin/dev run api --debug\ndev sql show x\nnix develop\n```",
+            "```sh\n.venv/bin/dev run api --debug\ndev sql show x\nuv sync\n```",
             "```sh\n.venv/bin/dev start api\n```",
         ),
         (
