@@ -1,21 +1,26 @@
-"""Give a project made from the template its own name: `python rename.py SLUG NAME DESCRIPTION`,
-run in the new project.
+"""Make a project copied from the template its own, run in the new project:
+`python rename.py SLUG NAME DESCRIPTION [--author "NAME <EMAIL>"] [--port-offset N]`.
 
 copier runs it after rendering (copier.yml, `_tasks`) from the template's clone, before any
 virtualenv exists, so it uses the standard library only; the project itself does not get it. It
 replaces the template's slug `fastapi-stack` (package, compose and k8s names, image names, the
-flake) by SLUG and its title `FastAPI stack` by NAME in every text file, and sets pyproject.toml's
-description to DESCRIPTION.
+flake) by SLUG and its title `FastAPI stack` by NAME in every text file, sets pyproject.toml's
+description and authors, and .env.example's PORT_OFFSET. It also writes a first .env.production
+(git-ignored, 0600) with every CHANGE-ME secret generated: the secrets never pass through copier,
+so they are in no answers file.
 
 It is idempotent: `copier update` runs it again over files already renamed, and an occurrence of
-the old name that is part of the new one (slug `fastapi-stack-shop`) is left as it is.
+the old name that is part of the new one (slug `fastapi-stack-shop`) is left as it is; an
+existing .env.production is left alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
-import sys
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +41,10 @@ SKIPPED = {
     ".schemathesis",
 }
 DESCRIPTION = re.compile(r'^description = ".*"$', re.MULTILINE)
+AUTHORS = re.compile(r"^authors = .*\n", re.MULTILINE)
+AUTHOR = re.compile(r"^(?P<name>[^<>\"\\]+?)(?:\s*<(?P<email>[^<>\s]+@[^<>\s]+)>)?$")
+PORT_OFFSET = re.compile(r"^PORT_OFFSET=.*$", re.MULTILINE)
+UNSET_SECRET = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=CHANGE-ME$", re.MULTILINE)
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -60,7 +69,30 @@ def text_files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def rename(root: Path, slug: str, name: str, description: str) -> list[Path]:
+def authors_line(author: str) -> str:
+    """pyproject.toml's `authors = [...]` line for "Name <email>" (or "Name"); "" for none."""
+    if not author.strip():
+        return ""
+    match = AUTHOR.match(author.strip())
+    if match is None:
+        raise ValueError(f'author {author!r}: expected "Name <email>" or "Name"')
+    entry = {"name": match["name"]} | ({"email": match["email"]} if match["email"] else {})
+    fields = ", ".join(f"{key} = {json.dumps(value)}" for key, value in entry.items())
+    return f"authors = [{{ {fields} }}]\n"
+
+
+def _pyproject(text: str, description: str, author: str) -> str:
+    text = DESCRIPTION.sub(lambda _: f"description = {json.dumps(description)}", text, 1)
+    text = AUTHORS.sub("", text)
+    described = DESCRIPTION.search(text)
+    if described is None or not author.strip():
+        return text
+    return text[: described.end() + 1] + authors_line(author) + text[described.end() + 1 :]
+
+
+def rename(
+    root: Path, slug: str, name: str, description: str, author: str = "", port_offset: int = 0
+) -> list[Path]:
     """Rename the project under `root`; the files changed."""
     changed = []
     for path in text_files(root):
@@ -70,19 +102,47 @@ def rename(root: Path, slug: str, name: str, description: str) -> list[Path]:
             continue  # not text
         new = replace_once(replace_once(old, SLUG, slug), TITLE, name)
         if path == root / "pyproject.toml":
-            new = DESCRIPTION.sub(lambda _: f"description = {json.dumps(description)}", new, 1)
+            new = _pyproject(new, description, author)
+        elif path == root / ".env.example":
+            new = PORT_OFFSET.sub(f"PORT_OFFSET={port_offset}", new, 1)
         if new != old:
             path.write_text(new, encoding="utf-8")
             changed.append(path.relative_to(root))
     return changed
 
 
+def production_env(root: Path) -> Path | None:
+    """Write .env.production from its example, each `NAME=CHANGE-ME` given a generated secret,
+    readable by its owner only; None when it exists already (or there is no example)."""
+    target, example = root / ".env.production", root / ".env.production.example"
+    if target.exists() or not example.exists():
+        return None
+    text = UNSET_SECRET.sub(
+        lambda match: f"{match['name']}={secrets.token_urlsafe(32)}", example.read_text()
+    )
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    return target
+
+
 def main() -> None:
-    if len(sys.argv) != 4:
-        sys.exit("usage: python scripts/rename.py SLUG NAME DESCRIPTION")
-    slug, name, description = sys.argv[1:]
-    changed = rename(Path.cwd(), slug, name, description)
-    print(f"rename: {SLUG} -> {slug}, {TITLE!r} -> {name!r} in {len(changed)} file(s)")
+    parser = argparse.ArgumentParser(prog="python scripts/rename.py", description=__doc__)
+    parser.add_argument("slug")
+    parser.add_argument("name")
+    parser.add_argument("description")
+    parser.add_argument("--author", default="")
+    parser.add_argument("--port-offset", type=int, default=0)
+    args = parser.parse_args()
+    try:
+        authors_line(args.author)
+    except ValueError as error:
+        parser.error(str(error))
+    root = Path.cwd()
+    changed = rename(root, args.slug, args.name, args.description, args.author, args.port_offset)
+    print(f"rename: {SLUG} -> {args.slug}, {TITLE!r} -> {args.name!r} in {len(changed)} file(s)")
+    if production_env(root) is not None:
+        print("rename: wrote .env.production (0600) with generated secrets; never commit it")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from core.settings import ROOT
-from scripts.rename import SKIPPED, rename, replace_once
+from scripts.rename import SKIPPED, authors_line, production_env, rename, replace_once
 from tests.support.checkout import fresh_copy
 
 COPIER = Path(sys.executable).with_name("copier")
@@ -101,7 +101,13 @@ def uv() -> str:
 def project(template: Path) -> Path:
     """A project copied with the default parts (read-only for the tests that take it)."""
     project = template.parent / "my-shop"
-    copy(template, project, "description=Orders, paid and shipped.")
+    copy(
+        template,
+        project,
+        "description=Orders, paid and shipped.",
+        "author=Ada Lovelace <ada@example.org>",
+        "port_offset=300",
+    )
     return project
 
 
@@ -118,6 +124,33 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, project:
     assert answers["_src_path"] == str(template)
     assert answers["project_slug"] == "my-shop"
     assert answers["parts"] == ALL_PARTS
+    assert (answers["author"], answers["port_offset"]) == ("Ada Lovelace <ada@example.org>", 300)
+
+
+def test_copy_sets_the_author_and_port_offset_and_generates_production_secrets(
+    project: Path,
+) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["authors"] == [{"name": "Ada Lovelace", "email": "ada@example.org"}]
+    assert "\nPORT_OFFSET=300\n" in (project / ".env.example").read_text()
+
+    production = project / ".env.production"
+    assert production.stat().st_mode & 0o777 == 0o600
+    values = dict(
+        line.split("=", 1)
+        for line in production.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    example = (project / ".env.production.example").read_text()
+    secret_names = [
+        line.split("=")[0] for line in example.splitlines() if line.endswith("=CHANGE-ME")
+    ]
+    assert {"POSTGRES_PASSWORD", "LOGSERVER_TOKEN", "FLOWER_PASSWORD"} <= set(secret_names)
+    secrets = [values[name] for name in secret_names]
+    assert all(len(secret) >= 40 for secret in secrets) and len(set(secrets)) == len(secrets)
+    answers = (project / ".copier-answers.yml").read_text()
+    assert not any(secret in answers for secret in secrets)
+    assert "CHANGE-ME" not in values.values()
     assert "removed_parts" not in answers  # computed, never stored
 
     for template_only in ("copier.yml", "scripts/rename.py", "tests/scripts/test_copier.py"):
@@ -154,7 +187,7 @@ def test_the_templates_own_answers_reproduce_the_repository(template: Path, tmp_
     }
     expected = set(git(template, "ls-files").splitlines()) - template_only
     made = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
-    assert made == expected | {".copier-answers.yml"}
+    assert made == expected | {".copier-answers.yml", ".env.production"}  # generated secrets
     for name in sorted(expected):
         mine, theirs = project / name, template / name
         assert mine.read_bytes() == theirs.read_bytes(), name
@@ -295,6 +328,8 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
         (f"project_slug={'a' * 27}", "The slug must be 26 characters at most"),
         ('project_name=say "hi"', 'The name cannot hold " or \\'),
         ("parts=[flower, bench]", "Flower needs the background work"),
+        ("author=Ada <nope>", 'The author is "Name <email>" or "Name"'),
+        ("port_offset=70000", "The port offset is 0 to 20000"),
     ],
 )
 def test_a_wrong_answer_is_refused(
@@ -426,3 +461,37 @@ def test_replace_once_leaves_the_new_name_alone() -> None:
         "a fastapi-stack-x b fastapi-stack", "fastapi-stack", "fastapi-stack-x"
     ) == ("a fastapi-stack-x b fastapi-stack-x")
     assert replace_once("xfastapi-stack", "fastapi-stack", "xfastapi-stack") == "xfastapi-stack"
+
+
+@pytest.mark.fast
+def test_rename_sets_the_authors_and_port_offset(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\ndescription = "d"\nx = 1\n')
+    (tmp_path / ".env.example").write_text("# ports\nPORT_OFFSET=0\n")
+    rename(tmp_path, "p", "P", "d", "Ada <ada@example.org>", 300)
+    assert rename(tmp_path, "p", "P", "d", "Ada <ada@example.org>", 300) == []  # idempotent
+    assert (tmp_path / "pyproject.toml").read_text() == (
+        '[project]\nname = "p"\ndescription = "d"\n'
+        'authors = [{ name = "Ada", email = "ada@example.org" }]\nx = 1\n'
+    )
+    assert (tmp_path / ".env.example").read_text() == "# ports\nPORT_OFFSET=300\n"
+    rename(tmp_path, "p", "P", "d", "", 0)  # an update that drops the author
+    assert "authors" not in (tmp_path / "pyproject.toml").read_text()
+    assert authors_line("Ada") == 'authors = [{ name = "Ada" }]\n'
+    with pytest.raises(ValueError, match="Name <email>"):
+        authors_line("Ada <not-an-email>")
+
+
+@pytest.mark.fast
+def test_production_env_generates_each_secret_once_and_privately(tmp_path: Path) -> None:
+    (tmp_path / ".env.production.example").write_text(
+        "A=CHANGE-ME\nB=CHANGE-ME\nC=kept\n# D=Bearer%20CHANGE-ME\n"
+    )
+    written = production_env(tmp_path)
+    assert written == tmp_path / ".env.production"
+    assert written.stat().st_mode & 0o777 == 0o600
+    lines = written.read_text().splitlines()
+    assert lines[2:] == ["C=kept", "# D=Bearer%20CHANGE-ME"]
+    a, b = (line.split("=", 1)[1] for line in lines[:2])
+    assert a != b and len(a) >= 40 and "CHANGE-ME" not in a + b
+    assert production_env(tmp_path) is None  # an existing file is left alone
+    assert written.read_text().splitlines() == lines
