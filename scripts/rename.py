@@ -40,7 +40,7 @@ SKIPPED = {
     ".hypothesis",
     ".schemathesis",
 }
-DESCRIPTION = re.compile(r'^description = ".*"$', re.MULTILINE)
+DESCRIPTION = re.compile(r'^description = ".*"\n', re.MULTILINE)
 AUTHORS = re.compile(r"^authors = .*\n", re.MULTILINE)
 AUTHOR = re.compile(r"^(?P<name>[^<>\"\\]+?)(?:\s*<(?P<email>[^<>\s]+@[^<>\s]+)>)?$")
 PORT_OFFSET = re.compile(r"^PORT_OFFSET=.*$", re.MULTILINE)
@@ -82,12 +82,9 @@ def authors_line(author: str) -> str:
 
 
 def _pyproject(text: str, description: str, author: str) -> str:
-    text = DESCRIPTION.sub(lambda _: f"description = {json.dumps(description)}", text, 1)
-    text = AUTHORS.sub("", text)
-    described = DESCRIPTION.search(text)
-    if described is None or not author.strip():
-        return text
-    return text[: described.end() + 1] + authors_line(author) + text[described.end() + 1 :]
+    """The description line, then the authors line (if any) in place of the old ones."""
+    lines = f"description = {json.dumps(description)}\n{authors_line(author)}"
+    return DESCRIPTION.sub(lambda _: lines, AUTHORS.sub("", text), 1)
 
 
 def rename(
