@@ -1,5 +1,6 @@
 """Make a project copied from the template its own, run in the new project:
-`python rename.py SLUG NAME DESCRIPTION [--author "NAME <EMAIL>"] [--port-offset N]`.
+`python rename.py SLUG NAME DESCRIPTION [--author "NAME <EMAIL>"] [--port-offset N]`, and
+`python rename.py --first-commit [--author "NAME <EMAIL>"]` once the copy is complete.
 
 copier runs it after rendering (copier.yml, `_tasks`) from the template's clone, before any
 virtualenv exists, so it uses the standard library only; the project itself does not get it. It
@@ -7,7 +8,8 @@ replaces the template's slug `fastapi-stack` (package, compose and k8s names, im
 flake) by SLUG and its title `FastAPI stack` by NAME in every text file, sets pyproject.toml's
 description and authors, and .env.example's PORT_OFFSET. It also writes a first .env.production
 (git-ignored, 0600) with every CHANGE-ME secret generated: the secrets never pass through copier,
-so they are in no answers file.
+so they are in no answers file. `--first-commit` makes the new project a git repository of
+its own with every file in one first commit (no template history), which `copier update` needs.
 
 It is idempotent: `copier update` runs it again over files already renamed, and an occurrence of
 the old name that is part of the new one (slug `fastapi-stack-shop`) is left as it is; an
@@ -21,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,19 +126,55 @@ def production_env(root: Path) -> Path | None:
     return target
 
 
+FIRST_COMMIT = "A new project from the template"
+
+
+def first_commit(root: Path, author: str = "") -> str:
+    """`git init` in `root` and commit every file (what .gitignore leaves) as the first commit,
+    by git's configured identity, else by `author` when it has an email; what was done, as a line.
+    Nothing is done in a folder that is already inside a git work tree (a monorepo)."""
+
+    def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=check)
+
+    inside = git("rev-parse", "--show-toplevel", check=False)
+    if inside.returncode == 0:
+        top = inside.stdout.strip()
+        return f"inside the git work tree {top}: no repository made, nothing committed"
+    git("init", "--quiet")
+    git("add", "--all")
+    identity: list[str] = []
+    match = AUTHOR.match(author.strip())
+    if git("var", "GIT_COMMITTER_IDENT", check=False).returncode and match and match["email"]:
+        identity = ["-c", f"user.name={match['name']}", "-c", f"user.email={match['email']}"]
+    committed = git(*identity, "commit", "--quiet", "--message", FIRST_COMMIT, check=False)
+    if committed.returncode:
+        return (
+            "made a git repository and staged every file, but could not commit (git has no"
+            " identity: git config --global user.email you@example.org): commit them yourself"
+        )
+    return f"made a git repository with every file in a first commit ({FIRST_COMMIT!r})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python scripts/rename.py", description=__doc__)
-    parser.add_argument("slug")
-    parser.add_argument("name")
-    parser.add_argument("description")
+    parser.add_argument("slug", nargs="?")
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("description", nargs="?")
     parser.add_argument("--author", default="")
     parser.add_argument("--port-offset", type=int, default=0)
+    parser.add_argument("--first-commit", action="store_true", help="git init and commit, only")
     args = parser.parse_args()
     try:
         authors_line(args.author)
     except ValueError as error:
         parser.error(str(error))
     root = Path.cwd()
+    if args.first_commit:
+        print(f"rename: {first_commit(root, args.author)}")
+        return
+    if args.description is None:
+        parser.error("SLUG, NAME and DESCRIPTION are needed (or --first-commit)")
     changed = rename(root, args.slug, args.name, args.description, args.author, args.port_offset)
     print(f"rename: {SLUG} -> {args.slug}, {TITLE!r} -> {args.name!r} in {len(changed)} file(s)")
     if production_env(root) is not None:

@@ -15,7 +15,14 @@ import pytest
 import yaml
 
 from core.settings import ROOT
-from scripts.rename import SKIPPED, authors_line, production_env, rename, replace_once
+from scripts.rename import (
+    SKIPPED,
+    authors_line,
+    first_commit,
+    production_env,
+    rename,
+    replace_once,
+)
 from tests.support.checkout import fresh_copy
 
 COPIER = Path(sys.executable).with_name("copier")
@@ -155,7 +162,13 @@ def test_copy_sets_the_author_and_port_offset_and_generates_production_secrets(
 
     for template_only in ("copier.yml", "scripts/rename.py", "tests/scripts/test_copier.py"):
         assert not (project / template_only).exists(), template_only
-    assert not (project / ".git").exists()  # its own history starts with the user's first commit
+    # Its own repository: one commit holding every file, no template history or tags, clean.
+    assert git(project, "rev-list", "--all").count("\n") == 1
+    assert git(project, "log", "--format=%an <%ae> %s") == (
+        "test <test@localhost> A new project from the template\n"
+    )
+    assert git(project, "tag") == "" and git(project, "status", "--porcelain") == ""
+    assert "scripts/rename.py" not in git(project, "ls-files")
 
     checked = dev_generate_check(project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -186,7 +199,11 @@ def test_the_templates_own_answers_reproduce_the_repository(template: Path, tmp_
         "{{_copier_conf.answers_file}}.jinja",
     }
     expected = set(git(template, "ls-files").splitlines()) - template_only
-    made = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    made = {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
     assert made == expected | {".copier-answers.yml", ".env.production"}  # generated secrets
     for name in sorted(expected):
         mine, theirs = project / name, template / name
@@ -249,10 +266,7 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
 ) -> None:
     template = own_template
     project = tmp_path / "my-shop"
-    copy(template, project)
-    git(project, "init", "--quiet")
-    git(project, "add", "--all")
-    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+    copy(template, project)  # and its first commit
 
     # The user's edits: a line at the end of a page the template changes at its start, a changed
     # setting a few lines from where the template adds one, and a module of their own.
@@ -413,10 +427,7 @@ def test_the_minimal_project_passes_its_own_fast_tier(template: Path, tmp_path: 
 
 def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> None:
     project = tmp_path / "my-shop"
-    copy_kept(own_template, project, ["background", "flower"])
-    git(project, "init", "--quiet")
-    git(project, "add", "--all")
-    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qm", "new")
+    copy_kept(own_template, project, ["background", "flower"])  # and its first commit
     (own_template / "docs/changes.md").write_text("# What changed\n")
     git(own_template, "add", "--all")
     git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
@@ -495,3 +506,57 @@ def test_production_env_generates_each_secret_once_and_privately(tmp_path: Path)
     assert a != b and len(a) >= 40 and "CHANGE-ME" not in a + b
     assert production_env(tmp_path) is None  # an existing file is left alone
     assert written.read_text().splitlines() == lines
+
+
+def home_with_gitconfig(monkeypatch: pytest.MonkeyPatch, home: Path, config: str) -> None:
+    """git's only configuration is `config`, in `home`: no GIT_* variables, no system config."""
+    for name in [name for name in os.environ if name.startswith("GIT_")]:
+        monkeypatch.delenv(name)
+    home.mkdir()
+    (home / ".gitconfig").write_text(config)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.mark.fast
+def test_first_commit_commits_as_git_or_the_author_or_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("by-author", "nobody", "configured"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.txt").write_text("a\n")
+    # No identity, and none guessed from the host (user.useConfigOnly).
+    home_with_gitconfig(monkeypatch, tmp_path / "home", "[user]\n\tuseConfigOnly = true\n")
+
+    said = first_commit(tmp_path / "by-author", "Ada Lovelace <ada@example.org>")
+    assert said == (
+        "made a git repository with every file in a first commit"
+        " ('A new project from the template')"
+    )
+    assert git(tmp_path / "by-author", "log", "--format=%an <%ae>|%cn <%ce>|%s") == (
+        "Ada Lovelace <ada@example.org>|Ada Lovelace <ada@example.org>"
+        "|A new project from the template\n"
+    )
+    assert git(tmp_path / "by-author", "status", "--porcelain") == ""
+
+    said = first_commit(tmp_path / "nobody", "Ada Lovelace")  # a name, no email
+    assert "could not commit (git has no identity" in said
+    assert git(tmp_path / "nobody", "diff", "--cached", "--name-only") == "a.txt\n"
+    assert git(tmp_path / "nobody", "rev-list", "--all") == ""
+
+    # git's own identity wins over the answer.
+    identity = "[user]\n\tname = Grace\n\temail = grace@example.org\n"
+    home_with_gitconfig(monkeypatch, tmp_path / "home2", identity)
+    first_commit(tmp_path / "configured", "Ada <ada@example.org>")
+    assert git(tmp_path / "configured", "log", "--format=%an <%ae>") == (
+        "Grace <grace@example.org>\n"
+    )
+
+    # Inside a work tree already (a monorepo): nothing is made or committed.
+    (tmp_path / "configured/sub").mkdir()
+    (tmp_path / "configured/sub/b.txt").write_text("b\n")
+    said = first_commit(tmp_path / "configured/sub", "Ada <ada@example.org>")
+    assert said.startswith(f"inside the git work tree {tmp_path / 'configured'}:")
+    assert not (tmp_path / "configured/sub/.git").exists()
+    assert git(tmp_path / "configured", "rev-list", "--all").count("\n") == 1
