@@ -11,10 +11,13 @@ import sys
 import tomllib
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 import yaml
 
-from core.settings import ROOT
+from core.settings import DEFAULT_PORTS, ROOT, load_settings
+from scripts import stack
+from scripts.ports import free_port
 from scripts.rename import (
     SKIPPED,
     authors_line,
@@ -23,7 +26,10 @@ from scripts.rename import (
     rename,
     replace_once,
 )
+from scripts.supervise import kill, leftovers
 from tests.support.checkout import fresh_copy
+from tests.support.processes import ServiceProcess, wait_for
+from tests.support.stack import exercise_api
 
 COPIER = Path(sys.executable).with_name("copier")
 OLD_NAMES = ("fastapi-stack", "FastAPI stack")
@@ -218,8 +224,7 @@ def test_the_projects_own_fast_tier_passes(project: Path) -> None:
 
 def assert_own_fast_tier_passes(project: Path) -> None:
     """The project's `make test-fast` in its own .venv, synced from its lock by uv (from uv's
-    cache: a second or so). Its .tools (process-compose, which `make bootstrap` may have to build
-    with Go) is a link to the checkout's."""
+    cache: a second or so), with the checkout's .tools."""
     python = os.path.realpath(sys.executable)  # the interpreter, as scripts/bootstrap.sh picks it
     subprocess.run(
         [uv(), "sync", "--locked", "--quiet", "--python", python],
@@ -228,7 +233,7 @@ def assert_own_fast_tier_passes(project: Path) -> None:
         check=True,
         timeout=600,
     )
-    (project / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+    link_tools(project)
     modules = subprocess.run(
         ["grep", "-rlE", "--include=test_*.py", r"mark\.fast\b", "tests"],
         cwd=project,
@@ -423,6 +428,65 @@ def test_the_minimal_project_passes_its_own_fast_tier(template: Path, tmp_path: 
     """Every part removed: api, postgres and redis."""
     copy_kept(template, tmp_path / "my-shop", [])
     assert_own_fast_tier_passes(tmp_path / "my-shop")
+
+
+def link_tools(project: Path) -> None:
+    """The project's .tools (uv, process-compose, which `make bootstrap` may have to build with
+    Go) is a link to the checkout's."""
+    (project / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kept", [ALL_PARTS, []], ids=["defaults", "minimal"])
+def test_make_dev_serves_the_new_project_and_make_down_leaves_nothing(
+    template: Path, tmp_path: Path, kept: list[str]
+) -> None:
+    """The project's own `make dev` (its bootstrap included: .venv from its lock, .env, its dev
+    secrets) on free ports until every process is ready; the api serves, a task runs if the
+    background work is kept; then its `make down` stops every process and frees every port."""
+    project = tmp_path / "my-shop"
+    copy_kept(template, project, kept)
+    link_tools(project)
+    values = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
+    values |= {"STATE_DIR": str(project / ".state"), "PORT_OFFSET": "0", "DEBUG": ""}
+    settings = load_settings(**{name.lower(): value for name, value in values.items()})
+    env = {name: value for name, value in os.environ.items() if "MAKE" not in name} | values
+    env["PATH"] = os.pathsep.join([str(Path(uv()).parent), env["PATH"]])
+    expected = {"api", "migrate", "postgres", "redis", "logserver"}
+    expected |= {"worker", "beat", "flower"} if "background" in kept else set()
+
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    up = ServiceProcess("make-dev", ["make", "dev"], env, log_dir, cwd=project).start()
+    try:
+        # The bootstrap syncs .venv from uv's cache first.
+        up.wait_until(lambda: stack.all_ready(settings), timeout=600)
+        assert {entry["name"] for entry in stack.processes(settings)} == expected
+        base = f"http://127.0.0.1:{settings.api_port}"
+        exercise_api(base)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get("/openapi.json").json()["info"]["title"] == "my-shop"
+            if "background" in kept:
+                queued = http.post("/api/v1/tasks/ping")
+                assert queued.status_code == 202, queued.text
+                task = f"/api/v1/tasks/{queued.json()['id']}"
+                wait_for(lambda: http.get(task).json()["state"] == "SUCCESS", 60, "ping to succeed")
+            else:
+                assert http.post("/api/v1/tasks/ping").status_code == 404
+    except BaseException:
+        subprocess.run(["make", "down"], cwd=project, env=env, capture_output=True, timeout=120)
+        up.stop()
+        kill(leftovers(settings.state_dir, {})[0])
+        raise
+    down = subprocess.run(
+        ["make", "down"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert up.process is not None and up.process.wait(timeout=60) == 0, up.output()[-3000:]
+    ports = {name: settings.port(name) for name in DEFAULT_PORTS}
+    wait_for(lambda: leftovers(settings.state_dir, {})[0] == [], 15, "every process to exit")
+    assert leftovers(settings.state_dir, ports) == ([], [])
 
 
 def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> None:

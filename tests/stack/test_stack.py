@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx2 as httpx
 import pytest
 
 from core.settings import Settings
-from tests.support.stack import start, stop
+from tests.support.stack import exercise_api, start, stop
 
 pytestmark = pytest.mark.stack
-
-
-def exercise_api(base: str) -> None:
-    with httpx.Client(base_url=base, timeout=10) as http:
-        assert http.get("/api/v1/user/greeting").json() == {"message": "Hello, World!"}
-        first = http.get("/api/v1/user/counter").json()["counter"]
-        assert http.get("/api/v1/user/counter").json()["counter"] == first + 1
-        created = http.post(
-            "/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:6]}", "email": "u@example.com"}
-        )
-        assert created.status_code == 201, created.text
-        user_id = created.json()["id"]
-        page = http.get("/api/v1/user/list", params={"page_size": 100}).json()
-        assert user_id in [item["id"] for item in page["items"]]
-        assert http.patch(f"/api/v1/users/{user_id}", json={"age": 9}).json()["age"] == 9
-        assert http.delete(f"/api/v1/users/{user_id}").status_code == 204
-        assert http.get(f"/api/v1/users/{user_id}").status_code == 404
 
 
 def test_stack_serves_stops_clean_and_restarts_on_its_state(

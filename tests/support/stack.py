@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import uuid
 from typing import Any
 
+import httpx2 as httpx
 import yaml
 
 from core.settings import DEFAULT_PORTS, Settings
@@ -89,3 +91,21 @@ def exited(settings: Settings) -> list[tuple[str, int, str]]:
     found = re.findall(r"^(\S+ \S+) .*?Exited\s+exit_code=(-?\d+)\s+process=(\w+)", log, re.M)
     last = {name: (name, int(code), when) for when, code, name in found}
     return sorted(last.values(), key=lambda exit: exit[2])
+
+
+def exercise_api(base: str) -> None:
+    """The user routes, each once, against the api at `base`."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/api/v1/user/greeting").json() == {"message": "Hello, World!"}
+        first = http.get("/api/v1/user/counter").json()["counter"]
+        assert http.get("/api/v1/user/counter").json()["counter"] == first + 1
+        created = http.post(
+            "/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:6]}", "email": "u@example.com"}
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        page = http.get("/api/v1/user/list", params={"page_size": 100}).json()
+        assert user_id in [item["id"] for item in page["items"]]
+        assert http.patch(f"/api/v1/users/{user_id}", json={"age": 9}).json()["age"] == 9
+        assert http.delete(f"/api/v1/users/{user_id}").status_code == 204
+        assert http.get(f"/api/v1/users/{user_id}").status_code == 404
