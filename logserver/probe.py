@@ -1,19 +1,23 @@
 """The readiness probe: `python -m logserver.probe HOST PORT [TOKEN_FILE]` exits 0 if the log
 server answers.
 
-It runs every second under process-compose, so it is small: no CLI, no options, one round trip
+It runs every second under process-compose, so it is small: no CLI, no options, a round trip
 through `logserver.client.ping` (as `logserver ping`, for people, does). With a token (the first
 line of TOKEN_FILE, when that file exists) the server must accept it; without one, a server that
-refuses for want of a token is up too.
+refuses for want of a token is up too. Like scripts/ready.sh, it waits: it tries every 50 ms for
+up to 1.5 s, so that the server is reported ready as soon as it is, not at the next probe.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from logserver.client import ping
 from logserver.connection import Refused
+
+WAIT_SECONDS = 1.5  # inside the probe's timeout (process-compose.yaml)
 
 
 def answers(host: str, port: int, token: str | None = None, timeout: float = 2.0) -> bool:
@@ -39,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m logserver.probe HOST PORT [TOKEN_FILE]", file=sys.stderr)
         return 2
     token = read_token(args[2]) if len(args) == 3 else None
-    if answers(args[0], int(args[1]), token):
-        return 0
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (left := deadline - time.monotonic()) > 0:
+        if answers(args[0], int(args[1]), token, timeout=max(left, 0.1)):
+            return 0
+        time.sleep(0.05)
     print(f"log server at {args[0]}:{args[1]} does not answer", file=sys.stderr)
     return 1
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The dev stack's readiness probes (process-compose.yaml), run from the checkout's root as
+# `scripts/ready.sh [--once] CHECK ARGS...`:
+#
+#   postgres PORT     pg_isready answers
+#   redis PORT        AUTH ($REDIS_PASSWORD) and PING answer +PONG, over bash's /dev/tcp (the
+#                     lock's Valkey ships no redis-cli)
+#   http PORT PATH    GET PATH answers 200, over /dev/tcp
+#   pid FILE [GLOB]   the process whose pid FILE holds is alive (and a file matches GLOB)
+#
+# Each probe waits: it tries its check every 50 ms for up to 1.5 s, and passes as soon as the check
+# does. process-compose probes at most once a second, so a process that got ready just after a
+# probe used to wait for the next one; cold starts chain those waits (the stores, then migrate,
+# then the api and the worker). 1.5 s stays inside every probe's 2 s timeout. No Python: these run
+# every second.
+#
+# `--once` checks once, without waiting: for the worker and beat, whose reloader brings a killed
+# process back in about a second, a waiting probe would hide that it was ever not ready.
+set -u
+
+wait_seconds_us=1500000
+if [[ ${1:-} == --once ]]; then
+    wait_seconds_us=0
+    shift
+fi
+
+check() {
+    case $1 in
+    postgres) pg_isready --quiet --host=127.0.0.1 --port="$2" ;;
+    redis)
+        exec 3<>"/dev/tcp/127.0.0.1/$2" &&
+            printf 'AUTH "%s"\r\nPING\r\n' "${REDIS_PASSWORD:-}" >&3 &&
+            read -r -t 1 _ <&3 && read -r -t 1 reply <&3 && [[ $reply == +PONG* ]]
+        ;;
+    http)
+        exec 3<>"/dev/tcp/127.0.0.1/$2" &&
+            printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$3" >&3 &&
+            read -r -t 1 status <&3 && [[ $status == HTTP/1.?" 200 "* ]]
+        ;;
+    pid)
+        kill -0 "$(cat "$2")" && { [[ $# -lt 3 ]] || compgen -G "$3" >/dev/null; }
+        ;;
+    esac
+}
+
+case ${1:-} in
+postgres | redis | http | pid) ;;
+*)
+    echo "ready.sh: no check named '${1:-}' (postgres, redis, http, pid)" >&2
+    exit 2
+    ;;
+esac
+
+deadline=$((${EPOCHREALTIME/./} + wait_seconds_us))
+until (check "$@") 2>/dev/null; do
+    if ((${EPOCHREALTIME/./} >= deadline)); then
+        echo "not ready: $*" >&2
+        exit 1
+    fi
+    sleep 0.05
+done
