@@ -68,12 +68,15 @@ def test_a_sender_without_the_token_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.fast
-def test_the_readiness_probe_counts_a_refusal_as_up(tmp_path: Path) -> None:
+def test_the_readiness_probe_counts_a_refusal_as_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with InProcessLogServer(tmp_path / "logs", token="s3cret") as server:
         assert answers("127.0.0.1", server.port)
         assert probe_main(["127.0.0.1", str(server.port)]) == 0
         assert server.stop() == 0
     assert not answers("127.0.0.1", server.port, timeout=1)
+    monkeypatch.setattr("logserver.probe.WAIT_SECONDS", 0.2)  # it waits for the server that long
     assert probe_main(["127.0.0.1", str(server.port)]) == 1
 
 

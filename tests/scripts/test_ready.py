@@ -1,0 +1,65 @@
+"""scripts/ready.sh, the dev stack's readiness probes: each waits for its process up to 1.5 s,
+and passes as soon as it is ready."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.settings import ROOT
+
+READY = str(ROOT / "scripts/ready.sh")
+
+
+def probe(*args: str) -> tuple[int, float, str]:
+    """Exit status, seconds and stderr of `ready.sh args`."""
+    began = time.monotonic()
+    done = subprocess.run([READY, *args], capture_output=True, text=True, timeout=10)
+    return done.returncode, time.monotonic() - began, done.stderr
+
+
+@pytest.mark.fast
+def test_a_probe_passes_as_soon_as_its_process_is_ready(tmp_path: Path) -> None:
+    pid_file = tmp_path / "worker.ready"
+    later = threading.Timer(0.4, lambda: pid_file.write_text(str(os.getpid())))
+    later.start()
+    code, seconds, _ = probe("pid", str(pid_file))
+    later.join()
+    assert code == 0
+    assert 0.4 <= seconds < 1.4  # waited for the file, and no longer
+
+
+@pytest.mark.fast
+def test_a_probe_gives_up_after_its_wait_and_once_does_not_wait(tmp_path: Path) -> None:
+    missing = str(tmp_path / "none")
+    code, seconds, stderr = probe("pid", missing)
+    assert (code, stderr) == (1, f"not ready: pid {missing}\n")
+    assert 1.5 <= seconds < 1.95  # inside the 2 s probe timeout of process-compose.yaml
+    code, seconds, _ = probe("--once", "pid", missing)
+    assert code == 1 and seconds < 0.5
+
+
+@pytest.mark.fast
+def test_a_pid_probe_needs_a_live_process_and_its_glob(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / "dead.pid").write_text(str(dead.pid))
+    assert probe("--once", "pid", str(tmp_path / "dead.pid"))[0] == 1
+    (tmp_path / "me.pid").write_text(str(os.getpid()))
+    assert probe("--once", "pid", str(tmp_path / "me.pid"))[0] == 0
+    schedule = str(tmp_path / "beat-schedule*")
+    assert probe("--once", "pid", str(tmp_path / "me.pid"), schedule)[0] == 1
+    (tmp_path / "beat-schedule.db").touch()
+    assert probe("--once", "pid", str(tmp_path / "me.pid"), schedule)[0] == 0
+
+
+@pytest.mark.fast
+def test_an_unknown_check_is_refused_at_once() -> None:
+    code, seconds, stderr = probe("mysql", "3306")
+    assert code == 2 and seconds < 0.5
+    assert stderr == "ready.sh: no check named 'mysql' (postgres, redis, http, pid)\n"
