@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from app.api.router import API_PREFIX, ROUTERS
 from app.api.routes import health
@@ -34,11 +35,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             gc.unfreeze()
 
 
+def edge_sampling(settings: Settings) -> Callable[[Scope], bool]:
+    """The decision, per request, to leave it out of tracing (app.sampling, imported only now:
+    with tracing off nothing of the SDK is)."""
+    from app.sampling import EdgeSampler
+
+    return EdgeSampler(settings.tracing_sample_ratio).sampled_out
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Set up here, in the process that serves (each worker of the server, each reload).
-    tracing = setup_tracing("api", settings)
+    tracing = setup_tracing("api", settings, sampled_at_edge=True)
     telemetry = settings.api_telemetry
+    sampled_out = edge_sampling(settings) if tracing else None
     docs = settings.api_docs  # off in production unless API_DOCS=true
     app = FastAPI(
         title="FastAPI stack",
@@ -53,8 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "tracing": tracing or telemetry,
             "metrics": telemetry,
             "logs": telemetry,
-            # process-compose's and the orchestrators' probes, every second: no trace each.
-            "exclude": lambda scope: scope.get("path") in PROBE_PATHS,
+            # process-compose's and the orchestrators' probes, every second: no trace each; nor
+            # a request that tracing samples out (app.sampling).
+            "exclude": lambda scope: (
+                scope.get("path") in PROBE_PATHS or (sampled_out is not None and sampled_out(scope))
+            ),
         },
     )
     publish_integer_bounds(app)
@@ -63,6 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added first, so it runs inside the access log: a refused body is logged like any request.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
+    if sampled_out is not None:  # outermost: the access record is made in the request's context
+        from app.sampling import SampledOutMiddleware
+
+        app.add_middleware(SampledOutMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in ROUTERS:

@@ -26,10 +26,11 @@ from logserver.records import ContextFilter
 _state: dict[str, Any] = {}
 
 
-def setup_tracing(component: str, settings: Settings) -> bool:
+def setup_tracing(component: str, settings: Settings, sampled_at_edge: bool = False) -> bool:
     """Sets up the global tracer provider (batching to OTLP/HTTP) and the instrumentations, once
     per process; whether tracing is on. A provider set up before (a test's, a vendor's) is kept
-    and instrumented."""
+    and instrumented. `sampled_at_edge`: the component decides which new traces to keep before
+    it starts them (the api: app.sampling), so every root span it starts is kept."""
     if not settings.tracing:
         return False
     if _state.get("pid") == os.getpid():
@@ -42,7 +43,7 @@ def setup_tracing(component: str, settings: Settings) -> bool:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
@@ -51,7 +52,9 @@ def setup_tracing(component: str, settings: Settings) -> bool:
         provider = TracerProvider(
             # The component names the service; OTEL_RESOURCE_ATTRIBUTES may add to it.
             resource=Resource.create({SERVICE_NAME: component}),
-            sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_ratio)),
+            sampler=ParentBased(
+                ALWAYS_ON if sampled_at_edge else TraceIdRatioBased(settings.tracing_sample_ratio)
+            ),
             shutdown_on_exit=True,
         )
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

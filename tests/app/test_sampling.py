@@ -1,0 +1,115 @@
+"""Sampling at the api's edge (app.sampling): what tracing samples out skips FastAPI's telemetry
+and its children are dropped; what it keeps is traced as before; a parent's flag decides."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.processes import free_port
+
+# One interpreter for every case: the in-memory provider is set before any app exists (so the
+# app keeps it), then one app per sampling ratio serves greetings; the spans of each case are
+# printed as JSON (trace id, parent span id, name) for the test to read.
+SPANS_BY_RATIO = """
+import asyncio, json, os, sys
+from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from app.main import create_app
+from app.sampling import EdgeSampler, SampledOutMiddleware
+from core.settings import get_settings
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{}"
+
+
+def spans():
+    found = [
+        {"trace": f"{s.context.trace_id:032x}", "parent": s.parent and f"{s.parent.span_id:016x}",
+         "name": s.name}
+        for s in exporter.get_finished_spans()
+    ]
+    exporter.clear()
+    return found
+
+
+def case(ratio, requests, flags=None):
+    os.environ["TRACING_SAMPLE_RATIO"] = ratio
+    get_settings.cache_clear()
+    headers = {"traceparent": PARENT.format(flags)} if flags else {}
+    with TestClient(create_app()) as client:
+        for _ in range(requests):
+            assert client.get("/api/v1/user/greeting", headers=headers).status_code == 200
+    return spans()
+
+
+async def children(flags):
+    # What code inside a request starts (asyncpg, Redis, a publish), under the middleware.
+    seen = []
+
+    async def inner(scope, receive, send):
+        with trace.get_tracer("t").start_as_current_span("child") as span:
+            seen.append([span.is_recording(), f"{span.get_span_context().trace_id:032x}"])
+
+    headers = [(b"traceparent", PARENT.format(flags).encode())] if flags else []
+    scope = {"type": "http", "headers": headers}
+    assert EdgeSampler(0.0).sampled_out(scope)
+    await SampledOutMiddleware(inner)(scope, None, None)
+    return seen
+
+
+print(json.dumps({
+    "0.0": case("0.0", 50),
+    "0.0 parent sampled": case("0.0", 1, "01"),
+    "1.0 parent not sampled": case("1.0", 10, "00"),
+    "1.0": case("1.0", 20),
+    "0.5": case("0.5", 400),
+    "children": asyncio.run(children(None)),
+    "children parent not sampled": asyncio.run(children("00")),
+}))
+"""
+
+
+@pytest.mark.fast
+def test_the_api_samples_at_its_edge() -> None:
+    env = {
+        **os.environ,
+        "TRACING": "true",
+        "LOGSERVER_ENABLED": "false",
+        "POSTGRES_PORT": str(free_port()),
+        "REDIS_PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SPANS_BY_RATIO], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    cases = json.loads(result.stdout.strip().splitlines()[-1])
+
+    def traces(case: str) -> set[str]:
+        return {span["trace"] for span in cases[case]}
+
+    assert cases["0.0"] == []  # nothing started, nothing exported
+    assert cases["1.0 parent not sampled"] == []  # the caller's decision wins over the ratio
+    # The caller's sampled trace is continued whatever the ratio: the server span is the
+    # child of the caller's span, in its trace.
+    assert traces("0.0 parent sampled") == {"0af7651916cd43dd8448eb211c80319c"}
+    assert "b7ad6b7169203331" in {span["parent"] for span in cases["0.0 parent sampled"]}
+    assert len(traces("1.0")) == 20  # one trace per request, every one kept
+    assert {span["parent"] for span in cases["1.0"] if span["name"].startswith("GET")} == {None}
+    assert 140 <= len(traces("0.5")) <= 260, len(traces("0.5"))  # 200 expected, sd 10
+    # Inside a sampled-out request, a span started is not recorded: in a new trace of its own
+    # without a parent, in the caller's trace with one.
+    [[recording, trace_id]] = cases["children"]
+    assert not recording and trace_id != "0" * 32
+    assert cases["children parent not sampled"] == [[False, "0af7651916cd43dd8448eb211c80319c"]]
