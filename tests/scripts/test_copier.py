@@ -131,6 +131,7 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, project:
     assert 'description = "Orders, paid and shipped."' in pyproject
     assert 'title="my-shop"' in (project / "app/main.py").read_text()
     assert "image: ${APP_IMAGE:-my-shop:latest}" in (project / "compose.yaml").read_text()
+    assert "\nname: my-shop " in (project / "process-compose.yaml").read_text()
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v1"
@@ -445,7 +446,9 @@ def test_make_dev_serves_the_new_project_and_make_down_leaves_nothing(
     """The project's own `make dev` (its bootstrap included: .venv from its lock, .env, its dev
     secrets) on free ports until every process is ready; the api serves, a task runs if the
     background work is kept; then its `make down` stops every process and frees every port."""
-    project = tmp_path / "my-shop"
+    project = (
+        tmp_path / "checkout"
+    )  # not the slug: process-compose names it by its folder if unnamed
     copy_kept(template, project, kept)
     link_tools(project)
     values = {name.upper(): str(free_port()) for name in DEFAULT_PORTS}
@@ -463,6 +466,13 @@ def test_make_dev_serves_the_new_project_and_make_down_leaves_nothing(
         # The bootstrap syncs .venv from uv's cache first.
         up.wait_until(lambda: stack.all_ready(settings), timeout=600)
         assert {entry["name"] for entry in stack.processes(settings)} == expected
+        state = subprocess.run(
+            [stack.binary(), "project", "state", *stack.server_args(settings)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "/my-shop" in state, state  # process-compose's project: host/my-shop
         base = f"http://127.0.0.1:{settings.api_port}"
         exercise_api(base)
         with httpx.Client(base_url=base, timeout=10) as http:
