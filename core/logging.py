@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from core.console import wants_colour
 from core.context import request_id
+from core.echo import EchoHandler
+from core.records import ContextFilter, JsonFormatter, StderrHandler
 from core.settings import Settings, get_settings
 from core.tracing import SpanContextFilter
 from logserver.client import ClientConfig, LogServerHandler
-from logserver.console import wants_colour
-from logserver.echo import EchoHandler
-from logserver.records import ContextFilter, JsonFormatter, StderrHandler
 
 # The stream of a component's own records; access records go to `access` (app.middleware).
 STREAMS = {"api": "app"}

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from core.records import ContextFilter
 from core.settings import Settings
-from logserver.records import ContextFilter
 
 # The provider this process set up, and the pid it was set up in (a forked child sets its own).
 _state: dict[str, Any] = {}

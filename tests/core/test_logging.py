@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from core.context import request_id
+from core.echo import EchoHandler
 from core.logging import direct_handler
+from core.records import ContextFilter
 from logserver.client import ClientConfig, LogServerHandler
-from logserver.echo import EchoHandler
-from logserver.records import ContextFilter
 from tests.support.console import record_line
 from tests.support.processes import free_port
 

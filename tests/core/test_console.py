@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logserver.console import COMPONENT_COLOURS, render
+from core.console import COMPONENT_COLOURS, render
 from tests.support.console import plain
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it

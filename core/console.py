@@ -1,5 +1,5 @@
 """Records as lines for a person to read: what `logserver tail` prints and what the dev echo
-(`logserver.echo`) writes to each component's stderr. One renderer, so the two cannot drift.
+(`core.echo`) writes to each component's stderr. One renderer, so the two cannot drift.
 
     02:36:23.123 INFO    api       GET /api/v1/user/greeting 200 0.52ms [5f0c...]
     02:36:23.130 ERROR   worker    celery.app.trace: Task worker.tasks.fail[...] raised [5f0c...]
