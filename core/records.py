@@ -27,7 +27,7 @@ STANDARD_ATTRS = frozenset(_INIT_ATTRS) | {
     "sender",
     "seq",
 }
-# The log server's line limit (logserver.protocol reads it here); a longer record is shortened.
+# The log server's line limit (its protocol reads it here); a longer record is shortened.
 MAX_LINE_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 8192
 OPTIONS = orjson.OPT_APPEND_NEWLINE

@@ -102,8 +102,7 @@ def flush_tracing(timeout_millis: int = 10_000) -> None:
 
 class SpanContextFilter(ContextFilter):
     """A ContextFilter that also puts the current span's `trace_id` and `span_id` (hex, as OTLP
-    and `logserver trace` show them) on each record made inside a sampled span. Installed only
-    when tracing is on."""
+    shows them) on each record made inside a sampled span. Installed only when tracing is on."""
 
     def __init__(self, variables: Mapping[str, ContextVar[Any]]) -> None:
         super().__init__(variables)

@@ -1,4 +1,4 @@
-"""One record as a readable line: what `logserver tail` prints and the dev echo writes."""
+"""One record as a readable line: what the dev echo writes and the log server's tail prints."""
 
 from __future__ import annotations
 
