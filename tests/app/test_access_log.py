@@ -14,7 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from core.logging import configure_logging, direct_handler, reset_logging
+from core.logging import (
+    configure_logging,
+    direct_handler,  # part: logserver
+    reset_logging,
+)
 from core.settings import Settings, load_settings
 from logserver.client import LogServerHandler  # part: logserver
 from logserver.reader import records  # part: logserver
