@@ -100,8 +100,9 @@ class Settings(BaseSettings):
     log_retention_days: int = Field(14, ge=1)
     # end part: logserver
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # The dev echo: each component also writes its records readably to its own stderr (its
-    # process-compose pane). Unset: on when ENVIRONMENT=dev. Colour: auto (on a terminal).
+    # The dev echo: each component writes its records readably to its own stderr (its
+    # process-compose pane), besides the log server if any. Unset: on when ENVIRONMENT=dev.
+    # Colour: auto (on a terminal).
     log_echo: bool | None = None
     log_color: Literal["auto", "always", "never"] = "auto"
     # part: logserver
