@@ -138,7 +138,8 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
 # api: granian (API_SERVER) with API_WORKERS processes. The other components, by their command:
 #   celery -A worker.celery_app worker | beat --schedule /state/celery/beat-schedule  # part: background
 #   celery -A worker.celery_app flower --address=0.0.0.0 --port=5555  # part: flower
-#   python -m logserver serve --host 0.0.0.0      alembic upgrade head
+#   alembic upgrade head
+#   python -m logserver serve --host 0.0.0.0  # part: logserver
 CMD ["python", "-m", "app"]
 
 # The venv, then the code, owned by root (read-only to the app user): a code change rebuilds

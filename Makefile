@@ -8,7 +8,7 @@ export ENV_FILE ?= .env.production
 STACK := fastapi-stack
 
 .PHONY: help bootstrap dev down status test test-fast lint fmt clean-state build up stack
-.PHONY: logserver
+.PHONY: logserver  # part: logserver
 .PHONY: worker beat  # part: background
 .PHONY: flower  # part: flower
 .PHONY: bench bench-dev  # part: bench
@@ -31,7 +31,8 @@ down: ## stop the running dev stack (and the compose deployment, if one runs)
 status: ## show the processes of the running dev stack
 	@$(BIN)/dev status
 
-TYPED = core app logserver scripts migrations tests
+TYPED = core app scripts migrations tests
+TYPED += logserver  # part: logserver
 TYPED += worker  # part: background
 TYPED += bench  # part: bench
 
@@ -66,8 +67,10 @@ flower: ## run Flower alone in the foreground on 127.0.0.1:FLOWER_PORT (read-onl
 	@$(BIN)/dev run flower $(ARGS)
 # end part: flower
 
+# part: logserver
 logserver: ## run the log server alone in the foreground
 	@$(BIN)/dev run logserver $(ARGS)
+# end part: logserver
 
 # part: bench
 bench: bootstrap ## wrk against the api (production settings), a raw ASGI baseline and the peer (plain FastAPI); WORKERS=n for more

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.context import request_id
-from core.logging import direct_handler
+from core.logging import direct_handler  # part: logserver
 
 REQUEST_ID_HEADER = b"x-request-id"
 USER_AGENT_HEADER = b"user-agent"
@@ -33,10 +33,10 @@ SECURITY_HEADERS = (
 
 class AccessLogMiddleware:
     """Pure ASGI: no task or stream per request (as BaseHTTPMiddleware has). It adds the request
-    id and the security headers (SECURITY_HEADERS) to each response. In production the
-    record's JSON line is encoded straight from its fields (core.logging.direct_handler);
-    elsewhere (the dev echo, JSON on stderr) a LogRecord is built from a template and handled
-    as any record. Sending happens on the handler's background thread, off the request path."""
+    id and the security headers (SECURITY_HEADERS) to each response. A LogRecord is built from
+    a template and handled as any record, but where the log server's handler takes records
+    alone (production): there the record's JSON line is encoded straight from its fields.
+    Sending happens on the handler's background thread, off the request path."""
 
     def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
         self.app = app
@@ -85,12 +85,14 @@ class AccessLogMiddleware:
             "user_agent": agent.decode("latin-1") if agent else None,
         }
         args = (method, path, status, ms)
+        # part: logserver
         handler = direct_handler(self.logger)
         if handler is not None:  # production: the line is encoded without a LogRecord
             handler.emit_fields(level, self.logger.name, ACCESS_MESSAGE % args, fields)
-        else:
-            record = _access_record(self.logger.name, level, ACCESS_MESSAGE, args, fields)
-            self.logger.handle(record)
+            return
+        # end part: logserver
+        record = _access_record(self.logger.name, level, ACCESS_MESSAGE, args, fields)
+        self.logger.handle(record)
 
 
 _RECORD_TEMPLATE = vars(logging.LogRecord("app.access", logging.INFO, __file__, 0, "", None, None))

@@ -34,7 +34,11 @@ from typing import Any
 
 import yaml
 
-from bench import BenchError, echo_cost, log_throughput
+from bench import (
+    BenchError,
+    echo_cost,
+    log_throughput,  # part: logserver
+)
 from bench.endpoints import machine
 from bench.report import last_suite_run, write_json
 from core.settings import DEFAULT_PORTS, ROOT, Settings
@@ -95,7 +99,9 @@ def run(settings: Settings, fresh: bool = True) -> dict[str, Any]:
                         print(f"--> {process} restart {figures[name]}", flush=True)
                 # end part: background
             for name, measure in (
+                # part: logserver
                 ("logserver_records_per_s", lambda: logserver_rate(env, folder, log_dir)),
+                # end part: logserver
                 ("test_fast_s", test_fast),
             ):
                 try:
@@ -299,6 +305,7 @@ def time_edits(
     }
 
 
+# part: logserver
 def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str, float]:
     print(f"--> log server: {log_throughput.RECORDS:,} records from 1, then 8 senders", flush=True)
     data_dir = folder / "logserver-data"
@@ -308,6 +315,9 @@ def logserver_rate(env: dict[str, str], folder: Path, log_dir: Path) -> dict[str
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return {name: round(rate) for name, rate in rates.items()}
+
+
+# end part: logserver
 
 
 def table(figures: dict[str, Any]) -> str:

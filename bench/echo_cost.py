@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
+from core.echo import EchoHandler
 from core.settings import ROOT, Settings
-from logserver.echo import EchoHandler
 from scripts import stack
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port

@@ -21,8 +21,13 @@ from scripts.db import alembic_argv
 from scripts.isolated import IsolatedRun, isolated_run
 from scripts.launch import VENV_BIN
 from scripts.ports import free_port
-from scripts.probes import http_ok, logserver_answers, postgres_ready, redis_ping
-from scripts.stack import tracing_environment
+from scripts.probes import (
+    http_ok,
+    logserver_answers,  # part: logserver
+    postgres_ready,
+    redis_ping,
+)
+from scripts.stack import tracing_environment  # part: logserver
 from scripts.supervise import Supervised, run_checked
 
 DEV = str(VENV_BIN / "dev")
@@ -45,7 +50,7 @@ class Ports:
     peer_quiet: int
     postgres: int
     redis: int
-    logserver: int
+    logserver: int  # part: logserver
 
     @classmethod
     def free(cls) -> Ports:
@@ -68,10 +73,12 @@ def isolated(state_dir: Path, ports: Ports, workers: int) -> IsolatedRun:
         postgres_port=str(ports.postgres),
         redis_host="127.0.0.1",
         redis_port=str(ports.redis),
+        # part: logserver
         logserver_host="127.0.0.1",
         logserver_port=str(ports.logserver),
         logserver_enabled="true",
         log_base_path=str(state_dir / "logs"),
+        # end part: logserver
     )
 
 
@@ -93,10 +100,11 @@ def start(stack: ExitStack, run: IsolatedRun, log_dir: Path, ports: Ports) -> No
 
 
 def start_stores(launch: Launch, settings: Settings) -> None:
-    """Postgres, Redis and the log server, each through its own launcher."""
+    """Postgres, Redis (and the log server), each through its own launcher."""
     # SIGINT is Postgres's fast shutdown: it does not wait for the api's pooled connections.
     postgres = launch("postgres", [DEV, "run", "postgres"], signal.SIGINT)
     redis_server = launch("redis", [DEV, "run", "redis"])
+    # part: logserver
     logserver = launch("logserver", [DEV, "run", "logserver"])
     port = settings.port("logserver_port")
     logserver.wait_until(
@@ -104,6 +112,7 @@ def start_stores(launch: Launch, settings: Settings) -> None:
         START_TIMEOUT,
         "answering a sync",
     )
+    # end part: logserver
     postgres.wait_until(lambda: postgres_ready(settings), START_TIMEOUT, "accepting connections")
     redis_server.wait_until(lambda: redis_ping(settings), START_TIMEOUT, "answering PING")
 
@@ -136,10 +145,13 @@ def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
 
 def start_traced(launch: Launch, ports: Ports, settings: Settings) -> None:
     """The api as above with tracing on, exporting every span it keeps to the log server (the
-    `make dev` receiver; a collector elsewhere costs the api the same: batching and sending run
-    on the SDK's thread)."""
+    `make dev` receiver) when there is one; a collector elsewhere costs the api the same: batching
+    and sending run on the SDK's thread."""
+    exporter: dict[str, str] = {}  # without it: the OTEL_* variables, if any
+    # part: logserver
     # As `make dev` exports them: the receiver's address and token (scripts.stack).
     exporter = tracing_environment(settings, {})
+    # end part: logserver
     for name, ratio in TRACED.items():
         port = getattr(ports, name)
         process = launch(

@@ -1,32 +1,33 @@
 """Logging of every process (api, worker, beat, ...): JSON records to the log server, or to
-stderr; in dev, each record also echoed readably to stderr (the process's pane)."""
+stderr; in dev, each record echoed readably to stderr (the process's pane), in place of the JSON
+there."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
+from core.console import wants_colour
 from core.context import request_id
+from core.echo import EchoHandler
+from core.records import ContextFilter, JsonFormatter, StderrHandler
 from core.settings import Settings, get_settings
 from core.tracing import SpanContextFilter
-from logserver.client import ClientConfig, LogServerHandler
-from logserver.console import wants_colour
-from logserver.echo import EchoHandler
-from logserver.records import ContextFilter, JsonFormatter, StderrHandler
+from logserver.client import ClientConfig, LogServerHandler  # part: logserver
 
 # The stream of a component's own records; access records go to `access` (app.middleware).
 STREAMS = {"api": "app"}
 
-# What process-compose's readiness probe asks every second: echoed only when it fails (the log
-# server keeps every one).
+# What process-compose's readiness probe asks every second: echoed only when it fails.
 PROBE_PATHS = frozenset({"/health", "/ready"})
 
 _installed: dict[str, object] = {}
 
 
 def configure_logging(component: str, settings: Settings | None = None) -> logging.Handler:
-    """Sends the root logger's records to the log server (JSON on stderr when it is disabled),
-    and echoes them readably to stderr when LOG_ECHO is on. Returns the handler that keeps them.
+    """Sends the root logger's records to the log server, if there is one and it is enabled,
+    and echoes them readably to stderr when LOG_ECHO is on; with neither, they go to stderr as
+    JSON lines. Returns the first handler: the log server's when there is one.
 
     Idempotent: a second call with the same component and settings keeps the handlers in place;
     with different ones it replaces them.
@@ -46,6 +47,7 @@ def configure_logging(component: str, settings: Settings | None = None) -> loggi
     return handlers[0]
 
 
+# part: logserver
 def direct_handler(logger: logging.Logger) -> LogServerHandler | None:
     """The handler a record of `logger` would reach, when it is the only one, a LogServerHandler
     whose filters copy context variables (ContextFilter) and nothing else, and no logger on the
@@ -73,6 +75,9 @@ def direct_handler(logger: logging.Logger) -> LogServerHandler | None:
     return found
 
 
+# end part: logserver
+
+
 def announce(component: str, where: str) -> None:
     """A component's start-up line, `component: where`, straight to stderr: the first lines of
     its pane say where it listens, whether LOG_ECHO is on or not."""
@@ -98,6 +103,7 @@ def _remove(handlers: object) -> None:
         handler.close()
 
 
+# part: logserver
 def client_config(component: str, settings: Settings) -> ClientConfig:
     return ClientConfig(
         host=settings.logserver_host,
@@ -109,13 +115,21 @@ def client_config(component: str, settings: Settings) -> ClientConfig:
     )
 
 
+# end part: logserver
+
+
 def _destination(settings: Settings) -> object:
-    return client_config("-", settings) if settings.logserver_enabled else "stderr"
+    """Where the records are kept: the log server (as configured), or nowhere but stderr."""
+    # part: logserver
+    if settings.logserver_enabled:
+        return client_config("-", settings)
+    # end part: logserver
+    return "stderr"
 
 
 def _echo(settings: Settings) -> bool | None:
-    """Whether the echo is on (with colour or not); never with the JSON on stderr already."""
-    if not (settings.log_echo and settings.logserver_enabled):
+    """Whether the echo is on (with colour or not)."""
+    if not settings.log_echo:
         return None
     return wants_colour(settings.log_color, sys.stderr)
 
@@ -132,17 +146,20 @@ def _worth_echoing(record: logging.LogRecord) -> bool:
 
 def _build_handlers(component: str, settings: Settings) -> list[logging.Handler]:
     stream = STREAMS.get(component, component)
-    handlers: list[logging.Handler]
+    handlers: list[logging.Handler] = []
+    # part: logserver
     if settings.logserver_enabled:
-        handlers = [LogServerHandler(client_config(component, settings))]
-    else:
-        handlers = [StderrHandler()]
-        handlers[0].setFormatter(JsonFormatter(component, stream))
+        handlers.append(LogServerHandler(client_config(component, settings)))
+    # end part: logserver
     colour = _echo(settings)
     if colour is not None:
         echo = EchoHandler(component, stream, colour)
         echo.addFilter(_worth_echoing)
         handlers.append(echo)
+    if not handlers:  # nothing else takes the records: JSON lines on stderr, for a collector
+        json_lines = StderrHandler()
+        json_lines.setFormatter(JsonFormatter(component, stream))
+        handlers.append(json_lines)
     # With tracing on, records made in a span also carry its trace_id and span_id.
     filter_class = SpanContextFilter if settings.tracing else ContextFilter
     context = filter_class({"request_id": request_id})

@@ -23,7 +23,11 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 # The secrets a checkout generates for its dev stack (`dev secrets`), one file each, named as the
 # setting, in `<STATE_DIR>/secrets/` (0600 files in a 0700 folder). A value set in the
 # environment or `.env` wins over its file.
-GENERATED_SECRETS = ("postgres_password", "redis_password", "logserver_token")
+GENERATED_SECRETS: tuple[str, ...] = (
+    "postgres_password",
+    "redis_password",
+    "logserver_token",  # part: logserver
+)
 # Secrets the dev stack does not generate, refused all the same when left a placeholder.
 OTHER_SECRETS: tuple[str, ...] = (
     "flower_password",  # part: flower
@@ -59,8 +63,9 @@ class Settings(BaseSettings):
 
     # Tracing (core.tracing): the api, worker and beat send spans by OTLP/HTTP to
     # OTEL_EXPORTER_OTLP_ENDPOINT (the SDK reads that and the other standard OTEL_* variables
-    # itself). Unset: on when an OTLP endpoint is configured; `make dev` points it at the log
-    # server. TRACING_SAMPLE_RATIO: the share of new traces kept (a task follows its request's).
+    # itself). Unset: on when an OTLP endpoint is configured. TRACING_SAMPLE_RATIO: the share of
+    # new traces kept (a task follows its request's).
+    # `make dev` points the endpoint at the log server.  # part: logserver
     tracing: bool | None = None
     tracing_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
     # Read only to tell whether an endpoint is configured (OTEL_* excepted from "one class").
@@ -84,6 +89,7 @@ class Settings(BaseSettings):
     redis_db: int = Field(0, ge=0, le=15)
     redis_pool_max: int = Field(32, ge=1, le=10000)
 
+    # part: logserver
     # Log collection: the TCP log server and the handler every process logs through.
     logserver_host: str = "127.0.0.1"
     logserver_port: Port | None = None
@@ -92,16 +98,20 @@ class Settings(BaseSettings):
     log_base_path: Path | None = None
     log_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     log_retention_days: int = Field(14, ge=1)
+    # end part: logserver
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # The dev echo: each component also writes its records readably to its own stderr (its
-    # process-compose pane). Unset: on when ENVIRONMENT=dev. Colour: auto (on a terminal).
+    # The dev echo: each component writes its records readably to its own stderr (its
+    # process-compose pane), besides the log server if any. Unset: on when ENVIRONMENT=dev.
+    # Colour: auto (on a terminal).
     log_echo: bool | None = None
     log_color: Literal["auto", "always", "never"] = "auto"
+    # part: logserver
     # The log server under abuse: a connection idle this long is closed, connections past the
     # cap are refused, and a sender id past the cap of tracked senders is refused.
     logserver_idle_seconds: float = Field(300.0, gt=0)
     logserver_max_connections: int = Field(256, ge=1)
     logserver_max_senders: int = Field(10_000, ge=1)
+    # end part: logserver
 
     # part: background
     # Background work: Celery on Redis (broker and results in their own Redis databases).
@@ -122,7 +132,7 @@ class Settings(BaseSettings):
     debug_port_api: Port | None = None
     debug_port_worker: Port | None = None  # part: background
     debug_port_beat: Port | None = None  # part: background
-    debug_port_logserver: Port | None = None
+    debug_port_logserver: Port | None = None  # part: logserver
 
     # Components to start under debugpy inside the stack, e.g. DEBUG=api,worker (DEBUGGABLE).
     debug: Annotated[frozenset[str], NoDecode] = frozenset()
@@ -137,7 +147,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {DEBUGGABLE}")
         return value
 
-    @field_validator("state_dir", "log_base_path")
+    @field_validator(
+        "state_dir",
+        "log_base_path",  # part: logserver
+    )
     @classmethod
     def _absolute_path(cls, value: Path | None) -> Path | None:
         return value if value is None or value.is_absolute() else (ROOT / value).resolve()
@@ -150,8 +163,10 @@ class Settings(BaseSettings):
                 if port > 65535:
                     raise ValueError(f"PORT_OFFSET={self.port_offset} moves {name} past 65535")
                 object.__setattr__(self, name, port)
+        # part: logserver
         if self.log_base_path is None:
             object.__setattr__(self, "log_base_path", self.state_dir / "logs")
+        # end part: logserver
         if self.log_echo is None:
             object.__setattr__(self, "log_echo", self.environment == "dev")
         if self.api_docs is None:
@@ -175,7 +190,10 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Settings:
         """In production a secret is required where the stack needs one, and never a
         placeholder; anywhere, a placeholder is refused."""
-        required = ("postgres_password", "logserver_token")
+        required = (
+            "postgres_password",
+            "logserver_token",  # part: logserver
+        )
         for name in (*GENERATED_SECRETS, *OTHER_SECRETS):
             value = self.secret(name)
             if value is not None and PLACEHOLDER in value:
@@ -230,6 +248,7 @@ class Settings(BaseSettings):
             login = ":" + ("***" if masked else quote(password, safe="")) + "@"
         return f"redis://{login}{self.redis_host}:{self.redis_port}/{db}"
 
+    # part: logserver
     @property
     def logserver_token_value(self) -> str | None:
         """LOGSERVER_TOKEN in clear, None when unset or empty (no token required)."""
@@ -240,6 +259,8 @@ class Settings(BaseSettings):
         """LOG_BASE_PATH, resolved (the state dir's `logs/` by default)."""
         assert self.log_base_path is not None
         return self.log_base_path
+
+    # end part: logserver
 
 
 _unset = set(DEFAULT_PORTS) - set(Settings.model_fields)

@@ -38,7 +38,9 @@ TASKS: dict[str, TaskContract] = {
     "ping": TaskContract("worker.tasks.ping", NoArguments),
     "user_report": TaskContract("worker.tasks.build_user_report", UserReportArguments),
     "user_stats": TaskContract("worker.tasks.record_user_stats", NoArguments),
+    # part: logserver
     "prune_log_files": TaskContract("worker.tasks.prune_log_files", NoArguments, queueable=False),
+    # end part: logserver
 }
 QUEUEABLE: dict[str, TaskContract] = {name: task for name, task in TASKS.items() if task.queueable}
 

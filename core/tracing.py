@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from core.records import ContextFilter
 from core.settings import Settings
-from logserver.records import ContextFilter
 
 # The provider this process set up, and the pid it was set up in (a forked child sets its own).
 _state: dict[str, Any] = {}
@@ -105,8 +105,7 @@ def flush_tracing(timeout_millis: int = 10_000) -> None:
 
 class SpanContextFilter(ContextFilter):
     """A ContextFilter that also puts the current span's `trace_id` and `span_id` (hex, as OTLP
-    and `logserver trace` show them) on each record made inside a sampled span. Installed only
-    when tracing is on."""
+    shows them) on each record made inside a sampled span. Installed only when tracing is on."""
 
     def __init__(self, variables: Mapping[str, ContextVar[Any]]) -> None:
         super().__init__(variables)

@@ -16,11 +16,11 @@ from typing import Annotated, Literal
 
 import typer
 
+from core.console import ColourChoice, wants_colour
+from core.echo import EchoHandler
+from core.records import JsonFormatter, StderrHandler
 from logserver.client import ping as ping_server
-from logserver.console import ColourChoice, wants_colour
-from logserver.echo import EchoHandler
 from logserver.reader import Record, records
-from logserver.records import JsonFormatter, StderrHandler
 from logserver.server import ServerConfig, run
 from logserver.stats import render_stats, route_stats
 from logserver.storage import StorageConfig

@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
+from core.records import ContextFilter, QueueingHandler, RecordEncoder
 from logserver.connection import Refused
 from logserver.protocol import auth_line, sync_line
-from logserver.records import ContextFilter, QueueingHandler, RecordEncoder
 from logserver.shipper import ClientConfig, Shipper
 
 __all__ = ["ClientConfig", "LogServerHandler", "ping"]

@@ -39,7 +39,8 @@ from datetime import datetime
 
 import orjson
 
-MAX_LINE_BYTES = 64 * 1024
+from core.records import MAX_LINE_BYTES
+
 DEFAULT_STREAM = "app"
 REJECTS_STREAM = "rejects"
 MAX_STREAMS = 1000

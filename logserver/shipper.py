@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.records import RecordEncoder
 from logserver.connection import Connection, Refused
 from logserver.protocol import sync_line
-from logserver.records import RecordEncoder
 from logserver.spill import SpillFile
 
 

@@ -1,4 +1,4 @@
-"""`logserver tail`: stored records, filtered, readable (`logserver.console`) or as stored; and
+"""`logserver tail`: stored records, filtered, readable (`core.console`) or as stored; and
 following new ones, of every stream unless told which."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from logserver.console import inert, render
+from core.console import inert, render
 from logserver.protocol import timestamp
 from logserver.reader import Record, log_files, parse_line, read_lines, records
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from logserver.console import DIM, component_colour, paint, render
+from core.console import DIM, component_colour, paint, render
 from logserver.otlp import SPANS_STREAM
 from logserver.reader import Record
 

@@ -126,6 +126,7 @@ def run_flower(settings: Settings, args: Sequence[str], debug: Debug | None) -> 
     # end part: background
 
 
+# part: logserver
 def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
     """The log server (`python -m logserver serve`), given the project settings as its flags (it
     reads no settings of its own); extra args are more flags (--port, --dir ...), which win."""
@@ -156,6 +157,9 @@ def run_logserver(settings: Settings, args: Sequence[str], debug: Debug | None) 
     run_python("logserver", ["serve", *flags, *args], debug)
 
 
+# end part: logserver
+
+
 def _service(launch: Callable[[Settings, Sequence[str]], None]) -> Runner:
     def run(settings: Settings, args: Sequence[str], debug: Debug | None) -> None:
         launch(settings, args)
@@ -174,7 +178,7 @@ _RUNNERS: dict[str, Runner] = {
     "worker": run_worker,  # part: background
     "beat": run_beat,  # part: background
     "flower": run_flower,  # part: flower
-    "logserver": run_logserver,
+    "logserver": run_logserver,  # part: logserver
 }
 RUNNERS: dict[str, Runner] = {component.name: _RUNNERS[component.name] for component in COMPONENTS}
 

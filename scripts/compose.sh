@@ -18,7 +18,8 @@ ENV_FILE=${ENV_FILE:-.env.production}
 fail() { printf 'compose: error: %s\n' "$*" >&2; exit 1; }
 
 # The secrets of the env file that the deployment needs: each set, and not the example's CHANGE-ME.
-SECRETS=(POSTGRES_PASSWORD LOGSERVER_TOKEN)
+SECRETS=(POSTGRES_PASSWORD)
+SECRETS+=(LOGSERVER_TOKEN) # part: logserver
 SECRETS+=(FLOWER_USER FLOWER_PASSWORD) # part: flower
 
 check_secrets() {

@@ -1,5 +1,5 @@
-"""Whether a service answers: an HTTP URL, Postgres, Redis, the log server (one round trip each,
-False rather than an error while it does not); the bench and the tests poll them."""
+"""Whether a service answers: an HTTP URL, Postgres, Redis (and the log server): one round trip
+each, False rather than an error while it does not; the bench and the tests poll them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import asyncpg
 import redis
 
 from core.settings import Settings
-from logserver.client import ping
+from logserver.client import ping  # part: logserver
 
 HOST = "127.0.0.1"
 
@@ -73,6 +73,7 @@ def redis_ping(settings: Settings) -> bool:
         return False
 
 
+# part: logserver
 def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> bool:
     """Whether the log server at host:port answers a sync (`logserver.client.ping`)."""
     try:
@@ -80,3 +81,6 @@ def logserver_answers(port: int, token: str | None = None, host: str = HOST) -> 
     except (OSError, ValueError):
         return False
     return True
+
+
+# end part: logserver

@@ -110,6 +110,30 @@ REMOVABLE: tuple[Removable, ...] = (
         rows=("flower",),
         names=r"flower",
     ),
+    Removable(
+        "logserver",
+        "the log server: logserver/ (server, shipper, tail, traces), its settings, service and"
+        " manifest; records then go to stderr (the dev echo, or JSON lines)",
+        paths=(
+            "logserver",
+            "tests/logserver",
+            "docs/logserver.md",
+            "tests/support/logserver.py",
+            "tests/debug/test_logserver_debug.py",
+            "tests/worker/test_log_files.py",
+            "bench/log_throughput.py",
+            "bench/access_log.py",
+            "tests/worker/test_traces.py",
+            "tests/stack/test_echo.py",
+            "scripts/templates/deploy/k8s/base/logserver.yaml",
+            "deploy/k8s/base/logserver.yaml",
+        ),
+        rows=("logserver",),
+        names=r"from logserver|import logserver|-m logserver|make logserver|\blogserver[._/(]"
+        r"|logserver (serve|tail|trace|stats)|\blog.?server_|port_logserver|(?-i:LogServer)"
+        r"|[\"']logserver[\"']|log_base_path|log_rotate_bytes|log_retention_days|logs_dir"
+        r"|prune.log.files",
+    ),
 )
 
 # Never searched for markers or leftovers: what is not the project's text, and this machinery,

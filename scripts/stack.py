@@ -41,10 +41,11 @@ def environment(settings: Settings) -> dict[str, str]:
         env[name.upper()] = str(settings.port(name))
     # The effective Redis password (generated, or set), for the readiness probe's AUTH.
     env["REDIS_PASSWORD"] = settings.secret("redis_password") or ""
-    env.update(tracing_environment(settings, env))
+    env.update(tracing_environment(settings, env))  # part: logserver
     return env
 
 
+# part: logserver
 def tracing_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
     """Tracing on, to the log server's OTLP receiver (logserver.receiver), unless the caller
     points OTLP elsewhere or sets TRACING=false; spans are sent every half second, so a trace
@@ -60,6 +61,9 @@ def tracing_environment(settings: Settings, env: dict[str, str]) -> dict[str, st
     if token:
         added["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer%20{token}"
     return added
+
+
+# end part: logserver
 
 
 def up_environment(settings: Settings, tui: bool) -> dict[str, str]:

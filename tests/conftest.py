@@ -21,7 +21,7 @@ from core.settings import ROOT, Settings
 from scripts.db import alembic_argv
 from scripts.isolated import IsolatedRun, isolated_run
 from scripts.probes import postgres_ready, redis_ping
-from tests.support.logserver import InProcessLogServer
+from tests.support.logserver import InProcessLogServer  # part: logserver
 from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess
 from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database
@@ -32,7 +32,11 @@ from tests.support.tiers import summary_lines
 def session_run() -> Iterator[IsolatedRun]:
     """Settings of this test session: its own state dir and free ports."""
     state_dir = TEST_STATE / f"session-{uuid.uuid4().hex[:8]}"
-    yield isolated_run(state_dir, environment="test", logserver_enabled="false")
+    yield isolated_run(
+        state_dir,
+        environment="test",
+        logserver_enabled="false",  # part: logserver
+    )
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
@@ -90,12 +94,16 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+# part: logserver
 @pytest.fixture
 def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
     """A real log server, in this process on its own loop thread, storing under tmp_path/logs;
     the test fails if the server did not stop cleanly (drained, flushed, no error)."""
     with InProcessLogServer(tmp_path / "logs") as server:
         yield server
+
+
+# end part: logserver
 
 
 def pytest_report_header() -> str:

@@ -19,10 +19,12 @@ DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": celery_name("user_stats"),
         "schedule": timedelta(minutes=5),
     },
+    # part: logserver
     "prune-log-files": {
         "task": celery_name("prune_log_files"),
         "schedule": crontab(minute=17),  # hourly, off the top of the hour
     },
+    # end part: logserver
 }
 
 

@@ -16,14 +16,16 @@ from celery import Task, shared_task
 
 from core.celery_client import settings_of
 from core.tasks import celery_name
-from logserver.retention import sweep
-from logserver.storage import StorageConfig
+from logserver.retention import sweep  # part: logserver
+from logserver.storage import StorageConfig  # part: logserver
 from worker import users
 
 log = logging.getLogger(__name__)
 
+# part: logserver
 # A file changed within this long may still be written by the log server: the sweep leaves it.
 LOG_QUIET = timedelta(hours=1)
+# end part: logserver
 
 # Failures that may pass by themselves (a store restarting, a network blip): worth a retry.
 TRANSIENT: tuple[type[Exception], ...] = (
@@ -77,6 +79,7 @@ def record_user_stats(self: Task) -> dict[str, Any]:
     return stats
 
 
+# part: logserver
 @shared_task(  # type: ignore[untyped-decorator]
     name=celery_name("prune_log_files"),
     bind=True,
@@ -104,3 +107,6 @@ def prune_log_files_now(base: Path, retention_days: int, now: datetime) -> dict[
     (it was down at midnight, or has stopped for good), sparing files changed within LOG_QUIET."""
     config = StorageConfig(base, retention_days=retention_days)
     return sweep(config, now.date(), quiet_since=(now - LOG_QUIET).timestamp())
+
+
+# end part: logserver

@@ -14,11 +14,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from core.logging import configure_logging, direct_handler, reset_logging
+from core.logging import (
+    configure_logging,
+    direct_handler,  # part: logserver
+    reset_logging,
+)
 from core.settings import Settings, load_settings
-from logserver.client import LogServerHandler
-from logserver.reader import records
-from tests.support.logserver import InProcessLogServer
+from logserver.client import LogServerHandler  # part: logserver
+from logserver.reader import records  # part: logserver
+from tests.support.logserver import InProcessLogServer  # part: logserver
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
@@ -34,6 +38,7 @@ def _app(settings: Settings) -> FastAPI:
     return app
 
 
+# part: logserver
 @pytest.fixture
 def api_settings(tmp_path: Path, logserver: InProcessLogServer) -> Iterator[Settings]:
     yield load_settings(
@@ -110,11 +115,18 @@ def test_one_access_record_per_request_with_the_request_id(
     ]
 
 
+# end part: logserver
+
+
 def test_without_the_log_server_records_go_to_stderr_as_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = load_settings(
-        environment="test", state_dir=tmp_path, logserver_enabled=False, log_level="INFO", debug=""
+        environment="test",
+        state_dir=tmp_path,
+        logserver_enabled=False,  # part: logserver
+        log_level="INFO",
+        debug="",
     )
     try:
         with TestClient(_app(settings)) as client:

@@ -39,7 +39,12 @@ EMAIL = TypeAdapter(Email)
 schemathesis.openapi.format("email", emails().filter(_accepted_email))
 
 # The schema as the app builds it (no I/O); the cases it generates go to the served app.
-DOCUMENT = create_app(load_settings(environment="test", logserver_enabled=False)).openapi()
+DOCUMENT = create_app(
+    load_settings(
+        environment="test",
+        logserver_enabled=False,  # part: logserver
+    )
+).openapi()
 schema = schemathesis.openapi.from_dict(
     DOCUMENT,
     config=schemathesis.Config.from_dict(

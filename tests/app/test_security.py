@@ -13,12 +13,21 @@ from app.main import create_app
 from core.settings import load_settings
 
 DOCS = ("/docs", "/redoc", "/openapi.json")
-PRODUCTION = {"environment": "production", "postgres_password": "p", "logserver_token": "t"}
+PRODUCTION = {
+    "environment": "production",
+    "postgres_password": "p",
+    "logserver_token": "t",  # part: logserver
+}
 
 
 def client(tmp_path: Path, **settings: object) -> Iterator[TestClient]:
     app = create_app(
-        load_settings(state_dir=tmp_path, logserver_enabled=False, debug="", **settings)
+        load_settings(
+            state_dir=tmp_path,
+            logserver_enabled=False,  # part: logserver
+            debug="",
+            **settings,
+        )
     )
     with TestClient(app) as test_client:
         yield test_client

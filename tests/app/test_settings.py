@@ -28,9 +28,9 @@ def test_an_explicit_port_wins_over_the_offset() -> None:
 
 
 def test_paths_resolve_inside_the_checkout() -> None:
-    settings = load_settings(state_dir=".state/elsewhere", log_base_path=None)
+    settings = load_settings(state_dir=".state/elsewhere")
     assert settings.state_dir == ROOT / ".state" / "elsewhere"
-    assert settings.logs_dir == ROOT / ".state" / "elsewhere" / "logs"
+    assert settings.logs_dir == ROOT / ".state" / "elsewhere" / "logs"  # part: logserver
     assert settings.run_dir == settings.state_dir / "run"
 
 
@@ -71,9 +71,14 @@ def test_generated_secrets_are_private_and_read_by_the_settings(tmp_path: Path) 
 
 SECRETS = [
     "POSTGRES_PASSWORD",
-    "LOGSERVER_TOKEN",
+    "LOGSERVER_TOKEN",  # part: logserver
     "FLOWER_PASSWORD",  # part: flower
 ]
+# What production requires, each a placeholder here.
+REQUIRED = {
+    "postgres_password": "p",
+    "logserver_token": "t",  # part: logserver
+}
 
 
 @pytest.mark.parametrize("name", SECRETS)
@@ -84,9 +89,9 @@ def test_a_placeholder_secret_is_refused_with_its_name(name: str) -> None:
     assert f"{name} is still CHANGE-ME" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "LOGSERVER_TOKEN"])
+@pytest.mark.parametrize("name", [name.upper() for name in REQUIRED])
 def test_production_refuses_an_empty_secret(name: str) -> None:
-    secrets = {"postgres_password": "p", "logserver_token": "t", name.lower(): ""}
+    secrets = {**REQUIRED, name.lower(): ""}
     with pytest.raises(SettingsError) as raised:
         load_settings(environment="production", **secrets)
     assert f"{name} is empty" in str(raised.value.code)
@@ -94,7 +99,7 @@ def test_production_refuses_an_empty_secret(name: str) -> None:
 
 
 def test_docs_are_off_in_production_unless_turned_on() -> None:
-    secrets = {"postgres_password": "p", "logserver_token": "t"}
+    secrets = REQUIRED
     assert load_settings(environment="production", **secrets).api_docs is False
     assert load_settings(environment="production", api_docs=True, **secrets).api_docs is True
     assert load_settings(environment="dev").api_docs is True

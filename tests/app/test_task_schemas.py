@@ -10,7 +10,12 @@ from app.main import create_app
 from core.settings import load_settings
 from core.tasks import QUEUEABLE
 
-DOCUMENT = create_app(load_settings(environment="test", logserver_enabled=False)).openapi()
+DOCUMENT = create_app(
+    load_settings(
+        environment="test",
+        logserver_enabled=False,  # part: logserver
+    )
+).openapi()
 
 
 @pytest.mark.fast

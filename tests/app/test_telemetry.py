@@ -49,7 +49,7 @@ CASES = {UNSET: False, "false": False, "true": True}
 def test_requests_are_traced_only_when_api_telemetry_is_on() -> None:
     env = {
         **os.environ,
-        "LOGSERVER_ENABLED": "false",
+        "LOGSERVER_ENABLED": "false",  # part: logserver
         "POSTGRES_PORT": str(free_port()),
         "REDIS_PORT": str(free_port()),
     }

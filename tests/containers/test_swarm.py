@@ -46,7 +46,8 @@ pytestmark = [pytest.mark.containers, pytest.mark.timeout(3600)]
 
 STACK = "fastapi-stack"  # the Makefile's STACK
 CHECKOUT = HOME / "swarm-test" / STACK
-REPLICAS = {"api": 2, "postgres": 1, "redis": 1, "logserver": 1}
+REPLICAS = {"api": 2, "postgres": 1, "redis": 1}
+REPLICAS["logserver"] = 1  # part: logserver
 REPLICAS |= {"worker": 2, "beat": 1}  # part: background
 REPLICAS["flower"] = 1  # part: flower
 AFTER_MIGRATE = tuple(name for name in ("api", "worker", "beat") if name in REPLICAS)

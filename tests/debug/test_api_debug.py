@@ -35,7 +35,7 @@ def debugged_api() -> Iterator[tuple[int, int]]:
         **os.environ,
         "API_PORT": str(api_port),
         "DEBUG_PORT_API": str(debug_port),
-        "LOGSERVER_ENABLED": "false",
+        "LOGSERVER_ENABLED": "false",  # part: logserver
         "POSTGRES_PORT": str(free_port()),
         "REDIS_PORT": str(free_port()),
         "DEBUG": "",

@@ -54,7 +54,7 @@ def test_the_worker_has_time_to_finish_its_longest_task(rendered: Rendered, over
     grace = pod_spec(find(rendered[overlay], "Deployment", "worker"))[
         "terminationGracePeriodSeconds"
     ]
-    assert max(limits) >= 660  # worker/tasks.py's prune_log_files: the limits were read
+    assert max(limits) >= 660  # prune_log_files's: the limits were read  # part: logserver
     assert grace >= max(limits)
 
 

@@ -40,7 +40,7 @@ def test_the_overlay_renders_every_component(
         ("Deployment", "worker"),  # part: background
         ("Deployment", "beat"),  # part: background
         ("Deployment", "flower"),  # part: flower
-        ("StatefulSet", "logserver"),
+        ("StatefulSet", "logserver"),  # part: logserver
         ("Job", "migrate"),
     }
     if overlay == "local":

@@ -31,10 +31,15 @@ COMMANDS = {  # the components of the runtime image, by their command
     ],
     "flower": ["python", "-m", "worker", "flower"],  # part: flower
     # end part: background
-    "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],
+    "logserver": ["python", "-m", "logserver", "serve", "--host", "0.0.0.0"],  # part: logserver
     "migrate": ["alembic", "upgrade", "head"],
 }
 POSTGRES_IMAGE_SETTINGS = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+# The secrets .env.production.example leaves for the user to set, besides OTHER_SECRETS.
+PRODUCTION_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "LOGSERVER_TOKEN",  # part: logserver
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +116,7 @@ def test_data_and_logs_are_on_named_volumes(services: dict[str, dict[str, Any]])
 
     assert named("postgres", "/var/lib/postgresql")
     assert named("redis", "/data")
-    assert named("logserver", "/state/logs")
+    assert named("logserver", "/state/logs")  # part: logserver
     assert named("beat", "/state/celery")  # part: background
 
 
@@ -129,7 +134,7 @@ def test_env_example_holds_only_real_settings_and_the_secrets() -> None:
     documented = _env_file_settings(ENV_EXAMPLE)
     unknown = set(documented) - settings - POSTGRES_IMAGE_SETTINGS
     assert not unknown, f".env.production.example sets what no setting reads: {sorted(unknown)}"
-    for secret in ("POSTGRES_PASSWORD", "LOGSERVER_TOKEN", *map(str.upper, OTHER_SECRETS)):
+    for secret in (*PRODUCTION_SECRETS, *map(str.upper, OTHER_SECRETS)):
         assert documented[secret] == "CHANGE-ME", secret
     text = ENV_EXAMPLE.read_text()
     for key in documented:
@@ -138,13 +143,10 @@ def test_env_example_holds_only_real_settings_and_the_secrets() -> None:
 
 def test_services_find_each_other_by_name(services: dict[str, dict[str, Any]]) -> None:
     environment = services["api"]["environment"]
-    assert (
-        environment["POSTGRES_HOST"],
-        environment["REDIS_HOST"],
-        environment["LOGSERVER_HOST"],
-    ) == ("postgres", "redis", "logserver")
+    assert (environment["POSTGRES_HOST"], environment["REDIS_HOST"]) == ("postgres", "redis")
+    assert environment["LOGSERVER_HOST"] == "logserver"  # part: logserver
     assert environment["BIND_HOST"] == "0.0.0.0" and environment["ENVIRONMENT"] == "production"
-    for name in COMMANDS:  # the log server's adds its LOGSERVER_* options
+    for name in COMMANDS:  # the log server's adds its own options
         assert environment.items() <= services[name]["environment"].items(), name
 
 

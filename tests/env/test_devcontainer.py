@@ -20,7 +20,7 @@ PORTS = {  # the ports to forward, by their settings name; the label says which 
     "debug_port_api": "debugpy api",
     "debug_port_worker": "debugpy worker",  # part: background
     "debug_port_beat": "debugpy beat",  # part: background
-    "debug_port_logserver": "debugpy logserver",
+    "debug_port_logserver": "debugpy logserver",  # part: logserver
 }
 
 

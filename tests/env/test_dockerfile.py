@@ -135,7 +135,7 @@ def test_dockerignore_leaves_out(path: str) -> None:
         "uv.lock",
         "README.md",
         "app/main.py",
-        "logserver/__init__.py",
+        "logserver/__init__.py",  # part: logserver
         "worker/__init__.py",  # part: background
         "sql/users.sql",
         "migrations/env.py",

@@ -26,7 +26,8 @@ BOOTSTRAP_TOOLS = {f"python{s.value}" for s in pins.statements(ROOT) if s.pin ==
 # Programs no shell can provide: `make build/up/down` talk to the host's Docker engine.
 HOST_TOOLS = {"docker"}
 # Console scripts of the project and its packages: .venv/bin, made by `uv sync`.
-VENV_TOOLS = {"dev", "api", "logserver", "alembic", "uvicorn", "pytest", "ruff", "mypy"}
+VENV_TOOLS = {"dev", "api", "alembic", "uvicorn", "pytest", "ruff", "mypy"}
+VENV_TOOLS.add("logserver")  # part: logserver
 VENV_TOOLS.add("celery")  # part: background
 SHELL_WORDS = {  # keywords and builtins of bash
     *("if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "until", "case"),

@@ -49,10 +49,10 @@ def api(buildah: Buildah, runtime_container: str) -> Iterator[int]:
         "API_PORT": str(port),
         "API_WORKERS": "2",
         "BIND_HOST": "127.0.0.1",
-        "LOGSERVER_ENABLED": "false",
+        "LOGSERVER_ENABLED": "false",  # part: logserver
         # Production refuses to start without its secrets (the user's .env.production).
         "POSTGRES_PASSWORD": "image-test-password",
-        "LOGSERVER_TOKEN": "image-test-token",
+        "LOGSERVER_TOKEN": "image-test-token",  # part: logserver
     }
     env_options = [
         option for name, value in settings.items() for option in ("--env", f"{name}={value}")
@@ -146,7 +146,8 @@ def test_image_has_no_compiler_nor_uv_and_compiled_bytecode(
 
 def test_image_holds_what_every_component_needs(buildah: Buildah, runtime_container: str) -> None:
     listing = _sh(buildah, runtime_container, "cd /app && ls -A").split()
-    needed = {"core", "app", "logserver", "sql", "migrations", "pyproject.toml", ".venv"}
+    needed = {"core", "app", "sql", "migrations", "pyproject.toml", ".venv"}
+    needed.add("logserver")  # part: logserver
     needed.add("worker")  # part: background
     assert needed <= set(listing)
     left_out = {"tests", ".state", ".tools", ".git", ".env", "scripts"}

@@ -9,8 +9,9 @@ import socket
 import orjson
 import pytest
 
+from core.records import MAX_LINE_BYTES
 from logserver.client import ping
-from logserver.protocol import MAX_LINE_BYTES, sync_line
+from logserver.protocol import sync_line
 from logserver.reader import records
 from tests.support.logserver import InProcessLogServer
 

@@ -11,12 +11,11 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
+from core.records import ContextFilter
 from logserver.client import ClientConfig, LogServerHandler
 from logserver.reader import records
-from logserver.records import ContextFilter, JsonFormatter, RecordEncoder, StderrHandler
 from tests.support.logserver import InProcessLogServer, LogServerProcess
 from tests.support.processes import free_port
 
@@ -118,18 +117,6 @@ def test_a_record_shipped_from_its_fields_is_the_line_its_logrecord_makes(
     assert "request_id" not in no_request
 
 
-@pytest.mark.fast
-def test_the_document_of_fields_is_the_document_of_their_record() -> None:
-    encoder = RecordEncoder("tester", "app")
-    fields = {"stream": "access", "status": 500, "user_agent": None, "duration_ms": 1.5}
-    record = logging.getLogger("tests.fields").makeRecord(
-        "tests.fields", logging.ERROR, __file__, 1, "GET %s", ("/y",), None, extra=dict(fields)
-    )
-    assert encoder.fields_document(
-        logging.ERROR, "tests.fields", "GET /y", fields, record.created
-    ) == encoder.document(record)
-
-
 def test_records_wait_in_the_spill_file_until_the_server_is_up(
     tmp_path: Path, logger: logging.Logger, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -212,23 +199,6 @@ def test_a_forked_child_ships_under_its_own_sender(
     child = [doc for doc in docs if doc["pid"] == pid]
     assert [doc["message"] for doc in child] == ["child"]
     assert child[0]["sender"] != handler.sender and child[0]["seq"] == 1
-
-
-@pytest.mark.fast
-def test_json_on_stderr_has_the_same_shape(
-    capsys: pytest.CaptureFixture[str], logger: logging.Logger
-) -> None:
-    handler = StderrHandler()
-    handler.setFormatter(JsonFormatter("tester", "app"))
-    logger.addHandler(handler)
-    logger.warning("careful: %d", 3, extra={"stream": "audit"})
-    doc = orjson.loads(capsys.readouterr().err)
-    assert (doc["message"], doc["level"], doc["stream"], doc["component"]) == (
-        "careful: 3",
-        "WARNING",
-        "audit",
-        "tester",
-    )
 
 
 def test_a_process_that_exits_delivers_what_it_logged(

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from logserver.protocol import MAX_LINE_BYTES, LineParser
+from core.records import MAX_LINE_BYTES
+from logserver.protocol import LineParser
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 

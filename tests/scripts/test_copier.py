@@ -33,7 +33,7 @@ from tests.support.stack import exercise_api
 
 COPIER = Path(sys.executable).with_name("copier")
 OLD_NAMES = ("fastapi-stack", "FastAPI stack")
-ALL_PARTS = ["background", "flower", "bench", "devcontainer", "flake", "containers"]
+ALL_PARTS = ["background", "flower", "bench", "devcontainer", "flake", "containers", "logserver"]
 
 
 def git(where: Path, *args: str) -> str:
@@ -392,6 +392,7 @@ PART_PATHS = {
     "devcontainer": ".devcontainer",
     "flake": "flake.nix",
     "containers": "tests/containers",
+    "logserver": "logserver",
 }
 
 

@@ -117,6 +117,6 @@ def test_compose_without_background_work_or_logserver_names_none_of_them() -> No
     text = {o.path: o.text for o in generate.outputs(names)}[Path("compose.yaml")] or ""
     compose = yaml.safe_load(text)
     assert sorted(compose["services"]) == sorted(names)
-    assert "logserver" not in compose["x-after-migrate"]
+    assert "logserver" not in compose["x-after-migrate"]  # part: logserver
     assert sorted(compose["volumes"]) == ["postgres-data", "redis-data"]
-    assert "LOGSERVER_HOST" not in compose["x-app"]["environment"]
+    assert "LOGSERVER_HOST" not in compose["x-app"]["environment"]  # part: logserver

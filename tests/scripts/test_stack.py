@@ -18,6 +18,7 @@ def test_the_tui_gets_the_echo_in_colour_unless_told_otherwise() -> None:
     assert stack.up_environment(never, tui=True).get("LOG_COLOR") != "always"
 
 
+# part: logserver
 def test_the_stack_traces_to_the_log_server_unless_told_otherwise() -> None:
     settings = load_settings(port_offset=7, logserver_token="")
     env = stack.tracing_environment(settings, {})
@@ -31,3 +32,6 @@ def test_the_stack_traces_to_the_log_server_unless_told_otherwise() -> None:
     assert tokened["OTEL_EXPORTER_OTLP_HEADERS"] == "Authorization=Bearer%20s3cret"
     elsewhere = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
     assert stack.tracing_environment(settings, elsewhere) == {}
+
+
+# end part: logserver

@@ -18,9 +18,9 @@ import orjson
 import pytest
 
 from core.components import COMPONENTS
+from core.console import render
 from core.logging import PROBE_PATHS
 from core.settings import Settings
-from logserver.console import render
 from logserver.reader import records
 from tests.support.console import RECORD, plain
 from tests.support.processes import wait_for

@@ -29,7 +29,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 PROBE = r"""
 import json, os, socket, sys
 
-state, env_file, log_port, redis_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+state, env_file, ports = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 result = {}
 
 def talk(port, data):
@@ -39,8 +39,8 @@ def talk(port, data):
         return sock.recv(4096).decode(errors="replace")
 
 record = b'{"stream": "access", "component": "api", "message": "forged"}\n{"sync": 1}\n'
-result["logserver"] = talk(log_port, record)
-result["redis"] = talk(redis_port, b"PING\r\n")
+result["logserver"] = talk(ports["logserver"], record)  # part: logserver
+result["redis"] = talk(ports["redis"], b"PING\r\n")
 for name, path in [("state", state), ("logs", os.path.join(state, "logs")),
                    ("secrets", os.path.join(state, "secrets")), ("env", env_file)]:
     try:
@@ -91,6 +91,10 @@ def test_another_user_cannot_use_or_read_the_stack(
     up = start(settings, overrides, "other-user")
     try:
         settings = load_settings(**{k.lower(): v for k, v in overrides.items()})  # its secrets
+        ports = {
+            "redis": settings.port("redis_port"),
+            "logserver": settings.port("logserver_port"),  # part: logserver
+        }
         probe = as_other(
             user,
             [
@@ -99,15 +103,16 @@ def test_another_user_cannot_use_or_read_the_stack(
                 PROBE,
                 str(settings.state_dir),
                 str(ROOT / ".env"),
-                str(settings.port("logserver_port")),
-                str(settings.port("redis_port")),
+                json.dumps(ports),
             ],
         )
         assert probe.returncode == 0, probe.stderr
         seen: dict[str, Any] = json.loads(probe.stdout)
+        # part: logserver
         assert json.loads(seen["logserver"]) == {
             "error": 'token required: send {"auth": "<token>"} first'
         }
+        # end part: logserver
         assert seen["redis"].startswith("-NOAUTH"), seen["redis"]
         assert {seen[name] for name in ("state", "logs", "secrets", "env")} == {"denied"}, seen
         client = str(postgres.bin_dir(settings) / "psql")  # the lock's

@@ -1,10 +1,10 @@
-"""One record as a readable line: what `logserver tail` prints and the dev echo writes."""
+"""One record as a readable line: what the dev echo writes and the log server's tail prints."""
 
 from __future__ import annotations
 
 import pytest
 
-from logserver.console import COMPONENT_COLOURS, render
+from core.console import COMPONENT_COLOURS, render
 from tests.support.console import plain
 
 pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it

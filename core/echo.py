@@ -1,11 +1,11 @@
-"""The dev echo: a logging handler that writes each record readably (`logserver.console`) to the
+"""The dev echo: a logging handler that writes each record readably (`core.console`) to the
 process's stderr, so a supervisor's pane (process-compose's) shows what the process logs.
 
 `emit` renders the line on the caller's thread (a few microseconds) and queues it; a thread of
 the handler's own writes the queue out, at most every `linger_seconds` (one wake-up and one write
 for a burst of records), so a reader that falls behind (a full pipe) never holds up the caller,
 an event loop say. Past `queue_size` waiting lines, records are not echoed, and a
-later line says how many: the echo is a view, the log server keeps every record.
+later line says how many: the echo is a view, not where records are kept.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import weakref
 from collections import deque
 from typing import IO
 
-from logserver.console import render
-from logserver.records import QueueingHandler, RecordEncoder
+from core.console import render
+from core.records import QueueingHandler, RecordEncoder
 
-WRITER_NAME = "logserver-echo"
+WRITER_NAME = "log-echo"
 
 
 class EchoHandler(QueueingHandler):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
 
 SETUP = """
 import logging, os, sys
-from logserver.echo import EchoHandler
+from core.echo import EchoHandler
 handler = EchoHandler("worker", queue_size={queue_size})
 logging.getLogger().addHandler(handler)
 logging.getLogger().setLevel("INFO")
@@ -95,8 +95,8 @@ def test_a_stderr_nobody_reads_drops_echoed_lines_instead_of_blocking() -> None:
 def test_it_renders_what_the_log_server_is_sent() -> None:
     """The echo's line is the console rendering of the very document the handler ships."""
     body = """
-        from logserver.console import render
-        from logserver.records import RecordEncoder
+        from core.console import render
+        from core.records import RecordEncoder
         record = log.makeRecord("tests.echo", 20, "f", 1, "m %d", (1,), None, extra={"x": 1})
         handler.handle(record)
         handler.flush()
@@ -109,7 +109,7 @@ def test_it_renders_what_the_log_server_is_sent() -> None:
         timeout=60,
         check=True,
     )
-    from logserver.console import render
+    from core.console import render
 
     doc = orjson.loads(result.stdout)
     assert result.stderr.splitlines() == [render(doc)]

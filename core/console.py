@@ -1,5 +1,6 @@
-"""Records as lines for a person to read: what `logserver tail` prints and what the dev echo
-(`logserver.echo`) writes to each component's stderr. One renderer, so the two cannot drift.
+"""Records as lines for a person to read: what the dev echo (`core.echo`) writes to each
+component's stderr, and what the log server's `tail` prints. One renderer, so the two cannot
+drift.
 
     02:36:23.123 INFO    api       GET /api/v1/user/greeting 200 0.52ms [5f0c...]
     02:36:23.130 ERROR   worker    celery.app.trace: Task worker.tasks.fail[...] raised [5f0c...]
@@ -43,7 +44,7 @@ COMPONENT_COLOURS = {
     "worker": "\x1b[35m",  # part: background
     "beat": "\x1b[34m",  # part: background
     "flower": "\x1b[32m",  # part: flower
-    "logserver": "\x1b[33m",
+    "logserver": "\x1b[33m",  # part: logserver
 }
 OTHER_COMPONENT_COLOURS = ("\x1b[96m", "\x1b[95m", "\x1b[94m", "\x1b[92m", "\x1b[93m", "\x1b[91m")
 STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
@@ -54,7 +55,7 @@ SHOWN_ELSEWHERE = {
     "span_id",
 }  # fmt: skip
 # An access record's trace id is shown by its first characters (`trace=4bf92f35`): enough to
-# copy into `logserver trace`, which also takes the request id.
+# copy into the log server's `trace` command, which also takes the request id.
 SHORT_TRACE_ID = 8
 # What a record could carry to move the cursor, recolour or clear a terminal, or reorder what it
 # shows, as text: C0 controls (`\x1b`), DEL and C1 controls (`\u009b`, a CSI on its own), and the

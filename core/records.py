@@ -1,4 +1,5 @@
-"""LogRecords as JSON documents: the fields every record carries, plus the caller's extra fields."""
+"""LogRecords as JSON documents: the fields every record carries, plus the caller's extra fields;
+the handlers and filter every process logs through, whether a log server collects them or not."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from typing import Any
 
 import orjson
 
-from logserver.protocol import MAX_LINE_BYTES
-
 # Attributes every LogRecord has; anything else on a record came from `extra=` (or a filter).
 _INIT_ATTRS = tuple(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
-# "sender" and "seq" are the shipper's (logserver.shipper): extras of those names are left out.
+# "sender" and "seq" are the log shipper's (the client of the log server): extras of those names
+# are left out.
 STANDARD_ATTRS = frozenset(_INIT_ATTRS) | {
     "message",
     "asctime",
@@ -27,6 +27,8 @@ STANDARD_ATTRS = frozenset(_INIT_ATTRS) | {
     "sender",
     "seq",
 }
+# The log server's line limit (its protocol reads it here); a longer record is shortened.
+MAX_LINE_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 8192
 OPTIONS = orjson.OPT_APPEND_NEWLINE
 _formatter = logging.Formatter()
