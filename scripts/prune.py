@@ -138,11 +138,12 @@ REMOVABLE: tuple[Removable, ...] = (
 
 # Never searched for markers or leftovers: what is not the project's text, and this machinery,
 # which knows every part by name (so that `dev parts` can say which are gone, and copier can offer
-# them: copier.yml and its test are the template's own, never copied into a project).
+# them: copier.yml and its test are the template's own, never copied into a project; a project
+# made by copier lists the parts it kept in .copier-answers.yml).
 SKIPPED_DIRS = {".git", ".venv", ".tools", ".state", "node_modules", "__pycache__"}
 SKIPPED_DIRS |= {".mypy_cache", ".ruff_cache", ".pytest_cache"}
 MACHINERY = {"scripts/prune.py", "tests/scripts/test_prune.py", "scripts/generate.py", "uv.lock"}
-MACHINERY |= {"copier.yml", "tests/scripts/test_copier.py"}
+MACHINERY |= {"copier.yml", "tests/scripts/test_copier.py", ".copier-answers.yml"}
 
 _OPEN = r"(?:#|//|<!--)\s*"
 _NAME = r"(?P<name>[a-z][a-z0-9-]*)(?:\s*-->)?\s*$"
