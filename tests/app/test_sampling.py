@@ -86,7 +86,7 @@ def test_the_api_samples_at_its_edge() -> None:
     env = {
         **os.environ,
         "TRACING": "true",
-        "LOGSERVER_ENABLED": "false",
+        "LOGSERVER_ENABLED": "false",  # part: logserver
         "POSTGRES_PORT": str(free_port()),
         "REDIS_PORT": str(free_port()),
     }
