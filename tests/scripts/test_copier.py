@@ -34,6 +34,25 @@ from tests.support.stack import exercise_api
 COPIER = Path(sys.executable).with_name("copier")
 OLD_NAMES = ("fastapi-stack", "FastAPI stack")
 ALL_PARTS = ["background", "flower", "bench", "devcontainer", "flake", "containers", "logserver"]
+OWN_QUESTION = {"logserver": "keep_logserver"}  # parts added after `parts`: a yes/no each
+
+
+def parts_data(kept: list[str]) -> list[str]:
+    """The answers that keep the parts `kept` (and remove the others)."""
+    listed = [part for part in kept if part not in OWN_QUESTION]
+    own = [f"{question}={part in kept}" for part, question in OWN_QUESTION.items()]
+    return [f"parts=[{', '.join(listed)}]", *own]
+
+
+def kept_in(answers: dict[str, object]) -> list[str]:
+    """The parts an answers file keeps, in ALL_PARTS's order."""
+    listed = answers["parts"]
+    assert isinstance(listed, list)
+    return [
+        part
+        for part in ALL_PARTS
+        if (answers[OWN_QUESTION[part]] if part in OWN_QUESTION else part in listed)
+    ]
 
 
 def git(where: Path, *args: str) -> str:
@@ -137,7 +156,7 @@ def test_copy_names_the_project_and_records_the_answers(template: Path, project:
     assert answers["_commit"] == "v1"
     assert answers["_src_path"] == str(template)
     assert answers["project_slug"] == "my-shop"
-    assert answers["parts"] == ALL_PARTS
+    assert kept_in(answers) == ALL_PARTS
     assert (answers["author"], answers["port_offset"]) == ("Ada Lovelace <ada@example.org>", 300)
 
 
@@ -325,7 +344,7 @@ def test_update_brings_a_later_version_and_keeps_the_users_edits(
     assert files_with(project, *OLD_NAMES, "<<<<<<<", ">>>>>>>") == []
     assert list(project.rglob("*.rej")) == []
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert (answers["_commit"], answers["project_name"], answers["parts"]) == (
+    assert (answers["_commit"], answers["project_name"], kept_in(answers)) == (
         "v2",
         "my-shop",
         ALL_PARTS,
@@ -400,9 +419,9 @@ def copy_kept(template: Path, project: Path, kept: list[str]) -> None:
     """A project with only the parts `kept`: copied, then checked against its answers."""
     if not (ROOT / "scripts/prune.py").exists():
         pytest.skip("scripts/prune.py (dev prune) is not in this checkout: parts cannot be removed")
-    copy(template, project, f"parts=[{', '.join(kept)}]")
+    copy(template, project, *parts_data(kept))
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["parts"] == kept
+    assert kept_in(answers) == kept
     assert_parts(project, kept)
 
 
@@ -512,12 +531,34 @@ def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> N
     copier(project, "update", "--trust", "--defaults")
 
     assert (project / "docs/changes.md").exists()
-    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["parts"] == [
-        "background",
-        "flower",
-    ]
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert kept_in(answers) == ["background", "flower"]
     assert_parts(project, ["background", "flower"])
     assert list(project.rglob("*.rej")) == []
+
+
+def test_update_keeps_a_part_the_project_was_made_before(
+    own_template: Path, tmp_path: Path
+) -> None:
+    """A project made before the template offered the log server as a part has no answer for
+    it: an update keeps its log server (it does not read the absence as "removed")."""
+    project = tmp_path / "my-shop"
+    copy(own_template, project)
+    answers = project / ".copier-answers.yml"
+    text = answers.read_text()
+    assert "\nkeep_logserver: true\n" in text
+    answers.write_text(text.replace("\nkeep_logserver: true\n", "\n"))
+    git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qam", "old")
+    (own_template / "docs/changes.md").write_text("# What changed\n")
+    git(own_template, "add", "--all")
+    git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(own_template, "tag", "v2")
+
+    copier(project, "update", "--trust", "--defaults")
+
+    assert (project / "docs/changes.md").exists()
+    assert yaml.safe_load(answers.read_text())["keep_logserver"] is True
+    assert_parts(project, ALL_PARTS)
 
 
 @pytest.mark.fast
