@@ -520,17 +520,20 @@ def test_make_dev_serves_the_new_project_and_make_down_leaves_nothing(
     assert leftovers(settings.state_dir, ports) == ([], [])
 
 
+def update_to_a_new_page(template: Path, project: Path) -> None:
+    """Gives the template a v2 that adds a page, and updates the project to it."""
+    (template / "docs/changes.md").write_text("# What changed\n")
+    git(template, "add", "--all")
+    git(template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
+    git(template, "tag", "v2")
+    copier(project, "update", "--trust", "--defaults")
+    assert (project / "docs/changes.md").exists()
+
+
 def test_update_keeps_the_parts_removed(own_template: Path, tmp_path: Path) -> None:
     project = tmp_path / "my-shop"
     copy_kept(own_template, project, ["background", "flower"])  # and its first commit
-    (own_template / "docs/changes.md").write_text("# What changed\n")
-    git(own_template, "add", "--all")
-    git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
-    git(own_template, "tag", "v2")
-
-    copier(project, "update", "--trust", "--defaults")
-
-    assert (project / "docs/changes.md").exists()
+    update_to_a_new_page(own_template, project)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert kept_in(answers) == ["background", "flower"]
     assert_parts(project, ["background", "flower"])
@@ -549,14 +552,7 @@ def test_update_keeps_a_part_the_project_was_made_before(
     assert "\nkeep_logserver: true\n" in text
     answers.write_text(text.replace("\nkeep_logserver: true\n", "\n"))
     git(project, "-c", "user.name=u", "-c", "user.email=u@localhost", "commit", "-qam", "old")
-    (own_template / "docs/changes.md").write_text("# What changed\n")
-    git(own_template, "add", "--all")
-    git(own_template, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "v2")
-    git(own_template, "tag", "v2")
-
-    copier(project, "update", "--trust", "--defaults")
-
-    assert (project / "docs/changes.md").exists()
+    update_to_a_new_page(own_template, project)
     assert yaml.safe_load(answers.read_text())["keep_logserver"] is True
     assert_parts(project, ALL_PARTS)
 
