@@ -172,6 +172,10 @@ class DockerDaemon:
             self._remove_everything()
             self._end(pid)
         restore(MachineState.read() if self.before is None else self.before)
+        # This checkout's bridge outlives a run killed with its daemon (SIGKILL): no other
+        # checkout has its name, so it goes.
+        if Path("/sys/class/net", self.network.bridge).exists():
+            run(["ip", "link", "delete", self.network.bridge])
 
     def stop(self) -> list[str]:
         """Everything the daemon did is undone; the differences left (none, normally)."""
