@@ -115,6 +115,9 @@ VARIANTS = [(part.name,) for part in prune.REMOVABLE] + [tuple(p.name for p in p
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("names", VARIANTS, ids=lambda names: "+".join(names))
 def test_pruned_parts_leave_a_green_project(names: tuple[str, ...], tmp_path: Path) -> None:
+    gone = [name for name in names if not prune.is_present(prune.by_name(name))]
+    if gone:  # a project made without them (copier): nothing left to prune
+        pytest.skip(f"already removed from this project: {', '.join(gone)}")
     copy = scratch_copy(tmp_path / "project")
     bootstrap = run(copy, "make", "bootstrap")
     assert bootstrap.returncode == 0, passes(bootstrap)
