@@ -18,11 +18,13 @@ from core.settings import ROOT
 from scripts import prune
 from scripts.prune import PruneError, cut
 
-# Prose is not searched: a removed part takes its own page (its paths) and the README's lines
-# that link it (fenced), but other pages still mention it in passing (docs/security.md names
-# Flower, docs/production.md the worker ...); the link check of the copy's fast tier
-# (tests/code/test_docs.py) is what holds the docs together after a prune.
-NOT_FENCED = ("README.md", "docs/")
+# The README, the front door, is searched like code: every line of it that names a part is fenced.
+# The pages under docs/ are not: a removed part takes its own page (its paths) and the fenced
+# rows and paragraphs of the shared ones (the component tables, the task endpoints), but other
+# pages still mention it in passing (docs/security.md names Flower, docs/production.md the
+# worker ...); the link check of the copy's fast tier (tests/code/test_docs.py) is what holds the
+# docs together after a prune.
+NOT_FENCED = ("docs/",)
 OPEN, END = "# part: ", "# end part: "  # split, so that this file carries no marker itself
 
 
