@@ -29,7 +29,7 @@ from scripts.rename import (
 from scripts.supervise import kill, leftovers
 from tests.support.checkout import fresh_copy
 from tests.support.processes import ServiceProcess, wait_for
-from tests.support.stack import exercise_api
+from tests.support.stack import exercise_api, wait_until_gone
 
 COPIER = Path(sys.executable).with_name("copier")
 OLD_NAMES = ("fastapi-stack", "FastAPI stack")
@@ -542,7 +542,7 @@ def test_make_dev_serves_the_new_project_and_make_down_leaves_nothing(
     assert down.returncode == 0, down.stdout + down.stderr
     assert up.process is not None and up.process.wait(timeout=60) == 0, up.output()[-3000:]
     ports = {name: settings.port(name) for name in DEFAULT_PORTS}
-    wait_for(lambda: leftovers(settings.state_dir, {})[0] == [], 15, "every process to exit")
+    wait_until_gone(settings)
     assert leftovers(settings.state_dir, ports) == ([], [])
 
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -14,7 +15,7 @@ import yaml
 
 from core.settings import DEFAULT_PORTS, Settings
 from scripts import stack
-from scripts.supervise import kill, leftovers
+from scripts.supervise import SupervisionError, kill, leftovers
 from tests.support.console import plain
 from tests.support.paths import DEV
 from tests.support.processes import ServiceProcess, wait_for
@@ -67,11 +68,7 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     assert up.process is not None
     assert up.process.wait(timeout=60) == 0, up.output()[-3000:]
     ports = {name: settings.port(name) for name in DEFAULT_PORTS}
-    wait_for(
-        lambda: not leftovers(settings.state_dir, {})[0],
-        timeout=15,
-        what="every process of the stack to exit",
-    )
+    wait_until_gone(settings)
     bound = leftovers(settings.state_dir, ports)[1]
     assert bound == [], f"ports still bound after the stack stopped: {bound}"
     # A clean stop: each one signalled once, each exiting 0 (a worker signalled twice would
@@ -82,6 +79,27 @@ def stop(settings: Settings, up: ServiceProcess) -> None:
     for user in {"api", "worker"} & set(order):
         for store in ("postgres", "redis"):
             assert order.index(user) < order.index(store), order
+
+
+def wait_until_gone(settings: Settings, timeout: float = 30) -> None:
+    """Waits for every process of the run (its STATE_DIR in their environment) to exit; fails
+    naming those still alive, after killing them, so that the next test starts clean."""
+    try:
+        wait_for(lambda: not leftovers(settings.state_dir, {})[0], timeout, "every process to exit")
+    except SupervisionError as error:
+        left = leftovers(settings.state_dir, {})[0]
+        named = "; ".join(f"{pid}: {command_line(pid)}" for pid in left)
+        kill(left)
+        raise AssertionError(f"{error}; still running: {named}") from None
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return "(gone)"
 
 
 def exited(settings: Settings) -> list[tuple[str, int, str]]:
