@@ -43,9 +43,11 @@ test: bootstrap ## run the whole test suite (starts its own Postgres, Redis, sta
 $(BIN)/.bootstrapped: uv.lock pyproject.toml scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh && touch $@
 
-# Only the modules that mark tests fast are collected: others may do real work at import.
+# Only the modules that mark tests fast are collected: others may do real work at import. No
+# fast test uses hypothesis or schemathesis, whose pytest plugins cost ~1 s of every start.
 test-fast: $(BIN)/.bootstrapped ## the tests that need no server, service or container (marker fast)
-	@$(BIN)/pytest -m fast -q $$(grep -rlE --include='test_*.py' 'mark\.fast\b' tests)
+	@$(BIN)/pytest -m fast -q -p no:hypothesispytest -p no:schemathesis \
+		$$(grep -rlE --include='test_*.py' 'mark\.fast\b' tests)
 
 lint: bootstrap ## ruff, mypy, the import layers (import-linter) and the dependencies (deptry)
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy $(TYPED) \
