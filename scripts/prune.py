@@ -236,7 +236,11 @@ def is_present(part: Removable, root: Path = ROOT) -> bool:
 def leftovers(part: Removable, root: Path = ROOT, *, markers_only: bool = False) -> Iterator[str]:
     """`path:line: text` for each line that still names the part (or carries its marker)."""
     rows = re.compile(rf"Component\(\"({'|'.join(part.rows)})\"") if part.rows else None
-    names = None if markers_only or not part.names else re.compile(part.names, re.IGNORECASE)
+    # What names the part: its `names`, and any of its paths a reader could follow (a file, or a
+    # folder below the root: "docs/performance.md", not "bench", a word prose uses as well).
+    followed = [re.escape(path) for path in part.paths if "/" in path or "." in path]
+    pattern = "|".join(filter(None, [part.names, *followed]))
+    names = None if markers_only or not pattern else re.compile(pattern, re.IGNORECASE)
     for relative, text in text_files(root):
         for number, line in enumerate(text.splitlines(), 1):
             marker = BEGIN.match(line) or END.match(line) or INLINE.match(line)

@@ -1,6 +1,6 @@
 """The rules every overlay keeps, read from the rendered manifests: probes, resources and no root
-everywhere, pinned images, a migrate that runs once (tests/deploy/test_background_policy.py: the
-worker and beat)."""
+everywhere, pinned images, a migrate that runs once."""
+# The worker's and beat's own rules: tests/deploy/test_background_policy.py.  # part: background
 
 from __future__ import annotations
 

@@ -18,13 +18,10 @@ from core.settings import ROOT
 from scripts import prune
 from scripts.prune import PruneError, cut
 
-# The README, the front door, is searched like code: every line of it that names a part is fenced.
-# The pages under docs/ are not: a removed part takes its own page (its paths) and the fenced
-# rows and paragraphs of the shared ones (the component tables, the task endpoints), but other
-# pages still mention it in passing (docs/security.md names Flower, docs/production.md the
-# worker ...); the link check of the copy's fast tier (tests/code/test_docs.py) is what holds the
-# docs together after a prune.
-NOT_FENCED = ("docs/",)
+# The README and the pages under docs/ are searched like code: a removed part takes its own page
+# (its paths), and every line of another page that names it is fenced (a row, a sentence, a
+# paragraph), so no leftover is allowed there either; the link check of the copy's fast tier
+# (tests/code/test_docs.py) holds the remaining pages' links together after a prune.
 OPEN, END = "# part: ", "# end part: "  # split, so that this file carries no marker itself
 
 
@@ -131,11 +128,7 @@ def test_pruned_parts_leave_a_green_project(names: tuple[str, ...], tmp_path: Pa
     for name in names:
         assert f"pruned {name}" in pruned.stdout
         assert f"{name}: not present, nothing to do" in again.stdout
-        left = [
-            line
-            for line in prune.leftovers(prune.by_name(name), copy)
-            if not line.startswith(NOT_FENCED)
-        ]
+        left = list(prune.leftovers(prune.by_name(name), copy))
         assert left == [], "\n".join(left)
     for check in (
         ("make", "lint"),
