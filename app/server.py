@@ -89,7 +89,8 @@ def serve(settings: Settings) -> None:
     watching = f"{', '.join(others)} and {last}" if others else last
     reloading = f", reloading on changes to {watching}" if reloads(settings) else ""
     address = f"http://{settings.bind_host}:{settings.port('api_port')}"
-    announce("api", f"{address} (docs at /docs){reloading}")
+    served = f"served by {server_name(settings)}"
+    announce("api", f"{address} (docs at /docs), {served}{reloading}")
     import_before_fork(settings)
     run(settings, TARGET)
 

@@ -45,18 +45,17 @@ TRACED_ENDPOINTS = ("greeting", "list")  # also measured with tracing on (servic
 GOAL = 1.5  # ours over the peer (access log on), on each endpoint
 
 
-def _targets() -> dict[str, str]:
-    """Name -> path, in the order the rounds take them: each endpoint next to its peers."""
+def targets_for(other_server: str) -> dict[str, str]:
+    """Name -> path, in the order the rounds take them: each endpoint next to the api under the
+    other server (\"uvicorn list\") and its peers."""
     targets = {"baseline": "/"}
     for name, path in ENDPOINTS.items():
         targets[name] = path
+        targets[f"{other_server} {name}"] = path
         targets.update({f"{peer} {name}": path for peer in PEERS})
         if name in TRACED_ENDPOINTS:
             targets.update({f"{traced} {name}": path for traced in services.TRACED})
     return targets
-
-
-TARGETS = _targets()
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,8 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     script = wrk_tool.write_script(folder)
     ports = Ports.free()
     run = services.isolated(state_dir, ports, options.workers)
+    other = services.OTHER_SERVER[run.settings.api_server]
+    targets = targets_for(other)
     print(
         f"--> bench: {options.workers} api worker(s), wrk -t{options.threads} "
         f"-c{options.connections}, {options.rounds} round(s) of {options.load().seconds}s "
@@ -112,7 +113,7 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     load_before = os.getloadavg()
     with stopped_by_sigterm(), ExitStack() as stack:
         services.start(stack, run, log_dir, ports)
-        urls = check_endpoints(ports)
+        urls = check_endpoints(ports, targets)
         rounds = alternate(wrk, script, urls, options)
     left, bound = leftovers(state_dir, ports.as_dict())
     if left or bound:
@@ -120,17 +121,21 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     summary = report.summarise(rounds)
     report.compare_with_peers(summary, ENDPOINTS, PEERS)
     tracing = report.tracing_cost(summary, TRACED_ENDPOINTS, services.TRACED)
+    servers = report.server_ab(summary, ENDPOINTS, other)
     document = {
         **report.by_peer(summary, PEERS),
         "tracing": tracing,
+        "server_ab": servers,
         "meta": meta(options, wrk, ports, state_dir, load_before[0], run.settings),
     }
     report.write_json(folder / "latest.json", document)
     (folder / "latest.svg").write_text(report.chart(summary, chart_title(options)))
     print()
-    print(report.table(summary, TARGETS))
+    print(report.table(summary, targets))
     versus = ", ".join(f"{name} {summary[name]['vs_peer']:.2f}" for name in ENDPOINTS)
     print(f"\n--> vs peer (goal {GOAL}x at 1 worker): {versus}")
+    under = ", ".join(f"{name} {servers[f'{other} {name}']['vs_api']:.2f}" for name in ENDPOINTS)
+    print(f"--> the api under {other} over {run.settings.api_server} (API_SERVER): {under}")
     costs = ", ".join(
         f"{name} {entry['sample_ratio']} {entry['vs_off']:.2f}"
         for name, entry in ((key.split()[1], value) for key, value in tracing.items())
@@ -140,9 +145,9 @@ def run(settings: Settings, options: Options) -> dict[str, Any]:
     return document
 
 
-def check_endpoints(ports: Ports) -> dict[str, str]:
+def check_endpoints(ports: Ports, targets: dict[str, str]) -> dict[str, str]:
     """Each target's URL, once it answered 200 with the body it should have."""
-    urls = {name: f"http://127.0.0.1:{_port(ports, name)}{path}" for name, path in TARGETS.items()}
+    urls = {name: f"http://127.0.0.1:{_port(ports, name)}{path}" for name, path in targets.items()}
     for name, url in urls.items():
         status, body = get(url)
         if status != 200 or not _holds(EXPECTED[name.split()[-1]], body):
@@ -157,6 +162,8 @@ def check_endpoints(ports: Ports) -> dict[str, str]:
 def _port(ports: Ports, target: str) -> int:
     """The port of the server that serves `target` ("baseline", "peer list", "counter" ...)."""
     server = target.split()[0] if " " in target or target == "baseline" else "api"
+    if server in services.OTHER_SERVER:  # "uvicorn list": the api under the other server
+        server = "other_server"
     port: int = ports.as_dict()[server]
     return port
 
@@ -236,6 +243,7 @@ def meta(
         ),
         "baseline": f"python -m bench.baseline (through app.server.run: {server}, same options)",
         "peer": " ".join(services.peer_argv(ports.peer, options.workers, access_log=True)[2:]),
+        "other_server": (f"python -m app as api, with API_SERVER={services.OTHER_SERVER[server]}"),
         "traced": (
             "python -m app as api, with TRACING=true, TRACING_SAMPLE_RATIO="
             f"{services.TRACED} and OTLP to the bench's log server"

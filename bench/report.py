@@ -73,6 +73,22 @@ def tracing_cost(
     return costs
 
 
+def server_ab(
+    summary: Mapping[str, dict[str, Any]], endpoints: Iterable[str], other: str
+) -> dict[str, dict[str, Any]]:
+    """The api under the other server's best requests/s over the api's, same endpoint, same run:
+    `{"uvicorn greeting": {"vs_api": 0.95, "rps": ...}}`."""
+    return {
+        f"{other} {name}": {
+            "vs_api": round(summary[f"{other} {name}"]["rps"] / summary[name]["rps"], 3),
+            "rps": summary[f"{other} {name}"]["rps"],
+            "p50_ms": summary[f"{other} {name}"]["p50_ms"],
+            "p99_ms": summary[f"{other} {name}"]["p99_ms"],
+        }
+        for name in endpoints
+    }
+
+
 def by_peer(summary: Mapping[str, dict[str, Any]], peers: Sequence[str]) -> dict[str, Any]:
     """The JSON's shape: the baseline and our endpoints by name, each peer's under its name."""
     document: dict[str, Any] = {name: entry for name, entry in summary.items() if " " not in name}

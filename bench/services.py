@@ -38,6 +38,8 @@ START_TIMEOUT = 90
 PROBE = "/api/v1/user/greeting"  # the peer has no /ready
 # The api again with tracing on (to the log server's OTLP receiver), at these sampling ratios.
 TRACED = {"traced": "1.0", "sampled": "0.1"}
+# The api again under the other server API_SERVER offers: the server as an A/B in every run.
+OTHER_SERVER = {"granian": "uvicorn", "uvicorn": "granian"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Ports:
     api: int
     traced: int  # the api with tracing on, every trace kept
     sampled: int  # with tracing on, one trace in ten kept
+    other_server: int  # the api under the other API_SERVER
     baseline: int
     peer: int
     peer_quiet: int
@@ -96,6 +99,7 @@ def start(stack: ExitStack, run: IsolatedRun, log_dir: Path, ports: Ports) -> No
     start_stores(launch, settings)
     prepare_database(env, settings)
     start_servers(launch, ports, settings.api_workers)
+    start_other_server(launch, ports, settings)
     start_traced(launch, ports, settings)
 
 
@@ -141,6 +145,19 @@ def start_servers(launch: Launch, ports: Ports, workers: int) -> None:
     for process, where in servers.items():
         url = f"http://127.0.0.1:{where}"
         process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
+
+
+def start_other_server(launch: Launch, ports: Ports, settings: Settings) -> None:
+    """The api as above under the server API_SERVER does not choose (granian or uvicorn)."""
+    other = OTHER_SERVER[settings.api_server]
+    process = launch(
+        f"api {other}",
+        [sys.executable, "-m", "app"],
+        API_PORT=str(ports.other_server),
+        API_SERVER=other,
+    )
+    url = f"http://127.0.0.1:{ports.other_server}/ready"
+    process.wait_until(partial(http_ok, url), START_TIMEOUT, url)
 
 
 def start_traced(launch: Launch, ports: Ports, settings: Settings) -> None:

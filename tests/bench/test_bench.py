@@ -89,9 +89,10 @@ def test_summary_keeps_each_targets_best_round_and_divides_by_the_baselines(
         # (the report rounds rates to 0.1 and ratios to 0.001)
         assert entry["ratio"] == pytest.approx(entry["rps"] / report["baseline"]["rps"], abs=2e-3)
     chart = (output / "latest.svg").read_text()
-    # The background and one bar per target: the baseline, and each endpoint, ours and the peers'.
+    # The background and one bar per target: the baseline, and each endpoint: ours under both
+    # servers and the peers'.
     assert chart.count("<rect") == (
-        1 + 1 + len(ENDPOINTS) * (1 + len(PEERS)) + len(TRACED_ENDPOINTS) * len(TRACED)
+        1 + 1 + len(ENDPOINTS) * (2 + len(PEERS)) + len(TRACED_ENDPOINTS) * len(TRACED)
     )
 
 
@@ -110,6 +111,24 @@ def test_tracing_on_is_measured_against_tracing_off_in_the_same_run(
     # The traced apis sent their spans to the bench's log server (its OTLP receiver).
     spans = list((tiny_run[1] / "state" / "logs" / "spans").glob("*.jsonl"))
     assert spans and any("/api/v1/user/greeting" in path.read_text() for path in spans)
+
+
+def test_the_other_server_is_measured_against_the_api_in_the_same_run(
+    tiny_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, output = tiny_run
+    report = report_of(tiny_run)
+    assert report["meta"]["api"].count("API_SERVER=granian") == 1  # the runtime image's default
+    assert report["meta"]["other_server"].endswith("API_SERVER=uvicorn")
+    for name in ENDPOINTS:
+        entry = report["server_ab"][f"uvicorn {name}"]
+        assert entry["rps"] > 0, entry
+        assert entry["vs_api"] == pytest.approx(entry["rps"] / report[name]["rps"], abs=2e-3)
+        assert f"| uvicorn {name} |" in result.stdout
+    assert "the api under uvicorn over granian (API_SERVER): greeting" in result.stdout
+    # Each api said which server serves it.
+    assert "served by uvicorn" in (output / "logs" / "api uvicorn.log").read_text()
+    assert "served by granian" in (output / "logs" / "api.log").read_text()
 
 
 def test_each_endpoint_is_compared_with_the_peer_measured_in_the_same_run(

@@ -107,7 +107,8 @@ def test_each_pane_shows_its_records_readably_and_the_log_server_has_them_once(
     api_port = settings.port("api_port")
     launched, listening = pane(settings, "api")[:2]
     assert launched.startswith("--> ") and launched.endswith("python -m app")
-    assert listening.startswith(f"api: http://127.0.0.1:{api_port} (docs at /docs), reloading ")
+    address = f"api: http://127.0.0.1:{api_port}"
+    assert listening.startswith(f"{address} (docs at /docs), served by uvicorn, reloading ")
     assert listening.endswith(" app/, core/ and sql/")
     greeting, failing, task = (f"echo-{uuid.uuid4().hex[:8]}" for _ in range(3))
     with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=10) as http:
