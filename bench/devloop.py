@@ -21,6 +21,7 @@ The stack runs on its own free ports and state under `<STATE_DIR>/bench/dev-loop
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -271,6 +272,9 @@ def process_table(per_process: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def _passes(command: str, env: dict[str, str]) -> bool:
+    # process-compose puts the ${VARIABLES} in before the shell runs the command (quoted ones too:
+    # beat's probe quotes its glob), so this does the same.
+    command = re.sub(r"\$\{(\w+)\}", lambda name: env.get(name[1], name[0]), command)
     return subprocess.run(["bash", "-c", command], env=env, capture_output=True).returncode == 0
 
 

@@ -44,7 +44,8 @@ def measure(settings: Settings, env: dict[str, str], folder: Path, log_dir: Path
     print("--> echo cost: the stack's api (echo on) against a second one with LOG_ECHO=false")
     binary, script = wrk.ensure_wrk(), wrk.write_script(folder)
     port = free_port()
-    quiet_env = {**env, "LOG_ECHO": "false", "API_PORT": str(port)}
+    # As the stack's api runs (dev up's environment: tracing to the log server too), but quiet.
+    quiet_env = {**stack.environment(settings), **env, "LOG_ECHO": "false", "API_PORT": str(port)}
     argv = [str(VENV_BIN / "dev"), "run", "api"]
     quiet = Supervised("api-no-echo", argv, quiet_env, log_dir, cwd=ROOT)
     echoing = next(entry["pid"] for entry in stack.processes(settings) if entry["name"] == "api")
