@@ -139,6 +139,6 @@ ensure_uv
 sync_python_packages
 ensure_process_compose
 ensure_env_file
-step "dev secrets: the stack's own passwords and log server token, private to you"
+step "dev secrets: the stack's own passwords and tokens, private to you"
 .venv/bin/dev secrets
 step "bootstrap done"
