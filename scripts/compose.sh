@@ -84,6 +84,19 @@ podman_socket() {
     export DOCKER_HOST="unix://$path"
 }
 
+# For `running` (make down asks on every call): the socket without asking `podman info`, which
+# starts a rootless user's pause process (catatonit), left running after `make down` when no
+# deployment ever ran. No socket: nothing of Podman's can be running.
+podman_socket_if_any() {
+    if [[ -n ${DOCKER_HOST:-} ]]; then
+        return
+    fi
+    local path=/run/podman/podman.sock
+    [[ $(id -u) -eq 0 ]] || path=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}/podman/podman.sock
+    [[ -S $path ]] || exit 1
+    export DOCKER_HOST="unix://$path"
+}
+
 # The API answers (`compose ls` asks it for the running projects).
 podman_answers() { timeout 20 "${compose[@]}" ls --quiet >/dev/null 2>&1; }
 
@@ -101,7 +114,7 @@ build)
 compose | running)
     compose_cli
     if [[ $ENGINE == podman ]]; then
-        podman_socket
+        if [[ $1 == running ]]; then podman_socket_if_any; else podman_socket; fi
         if ! podman_answers; then
             [[ $1 == running ]] && exit 1
             user=--user
