@@ -243,7 +243,7 @@ def meta(
         ),
         "baseline": f"python -m bench.baseline (through app.server.run: {server}, same options)",
         "peer": " ".join(services.peer_argv(ports.peer, options.workers, access_log=True)[2:]),
-        "other_server": (f"python -m app as api, with API_SERVER={services.OTHER_SERVER[server]}"),
+        "other_server": f"python -m app as api, with API_SERVER={services.OTHER_SERVER[server]}",
         "traced": (
             "python -m app as api, with TRACING=true, TRACING_SAMPLE_RATIO="
             f"{services.TRACED} and OTLP to the bench's log server"

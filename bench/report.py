@@ -62,14 +62,7 @@ def tracing_cost(
     for name in endpoints:
         for label, ratio in traced.items():
             target = f"{label} {name}"
-            entry = summary[target]
-            costs[target] = {
-                "sample_ratio": ratio,
-                "vs_off": round(entry["rps"] / summary[name]["rps"], 3),
-                "rps": entry["rps"],
-                "p50_ms": entry["p50_ms"],
-                "p99_ms": entry["p99_ms"],
-            }
+            costs[target] = {"sample_ratio": ratio, **_versus(summary, target, name, "vs_off")}
     return costs
 
 
@@ -79,13 +72,20 @@ def server_ab(
     """The api under the other server's best requests/s over the api's, same endpoint, same run:
     `{"uvicorn greeting": {"vs_api": 0.95, "rps": ...}}`."""
     return {
-        f"{other} {name}": {
-            "vs_api": round(summary[f"{other} {name}"]["rps"] / summary[name]["rps"], 3),
-            "rps": summary[f"{other} {name}"]["rps"],
-            "p50_ms": summary[f"{other} {name}"]["p50_ms"],
-            "p99_ms": summary[f"{other} {name}"]["p99_ms"],
-        }
-        for name in endpoints
+        f"{other} {name}": _versus(summary, f"{other} {name}", name, "vs_api") for name in endpoints
+    }
+
+
+def _versus(
+    summary: Mapping[str, dict[str, Any]], target: str, base: str, key: str
+) -> dict[str, Any]:
+    """`target`'s best requests/s over `base`'s (as `key`), with its rate and latencies."""
+    entry = summary[target]
+    return {
+        key: round(entry["rps"] / summary[base]["rps"], 3),
+        "rps": entry["rps"],
+        "p50_ms": entry["p50_ms"],
+        "p99_ms": entry["p99_ms"],
     }
 
 

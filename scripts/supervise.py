@@ -144,15 +144,18 @@ def group_alive(pgid: int) -> bool:
 
 def group_command_lines(pgid: int) -> list[list[str]]:
     """The command lines (argv) of the live members of process group `pgid`."""
-    found = []
-    for pid, fields in _stats().items():
-        if fields[2] == str(pgid) and fields[0] != "Z":
-            try:
-                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            found.append([part.decode(errors="replace") for part in raw.split(b"\0") if part])
-    return found
+    live = _stats().items()
+    members = (pid for pid, fields in live if fields[2] == str(pgid) and fields[0] != "Z")
+    return [argv for argv in map(command_line, members) if argv is not None]
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The argv of process `pid`, or None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def _stats() -> dict[int, list[str]]:

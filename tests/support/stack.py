@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -15,7 +14,7 @@ import yaml
 
 from core.settings import DEFAULT_PORTS, Settings
 from scripts import stack
-from scripts.supervise import SupervisionError, kill, leftovers
+from scripts.supervise import SupervisionError, command_line, kill, leftovers
 from tests.support.console import plain
 from tests.support.paths import DEV
 from tests.support.processes import ServiceProcess, wait_for
@@ -88,18 +87,9 @@ def wait_until_gone(settings: Settings, timeout: float = 30) -> None:
         wait_for(lambda: not leftovers(settings.state_dir, {})[0], timeout, "every process to exit")
     except SupervisionError as error:
         left = leftovers(settings.state_dir, {})[0]
-        named = "; ".join(f"{pid}: {command_line(pid)}" for pid in left)
+        named = "; ".join(f"{pid}: {' '.join(command_line(pid) or ['(gone)'])}" for pid in left)
         kill(left)
         raise AssertionError(f"{error}; still running: {named}") from None
-
-
-def command_line(pid: int) -> str:
-    try:
-        return (
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        )
-    except OSError:
-        return "(gone)"
 
 
 def exited(settings: Settings) -> list[tuple[str, int, str]]:
