@@ -16,13 +16,27 @@
 #
 # `--once` checks once, without waiting: for the worker and beat, whose reloader brings a killed
 # process back in about a second, a waiting probe would hide that it was ever not ready.
+# `--wait SECONDS` sets another wait (the tests).
 set -u
 
 wait_seconds_us=1500000
-if [[ ${1:-} == --once ]]; then
+case ${1:-} in
+--once)
     wait_seconds_us=0
     shift
-fi
+    ;;
+--wait)
+    [[ ${2:-} =~ ^[0-9]+(\.[0-9]{1,6})?$ ]] || {
+        echo "ready.sh: --wait needs seconds, such as 0.5 (got '${2:-}')" >&2
+        exit 2
+    }
+    whole=${2%.*} fraction=
+    [[ $2 == *.* ]] && fraction=${2#*.}
+    fraction=${fraction}000000
+    wait_seconds_us=$((10#$whole * 1000000 + 10#${fraction:0:6}))
+    shift 2
+    ;;
+esac
 
 check() {
     case $1 in

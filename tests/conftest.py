@@ -12,11 +12,10 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
 from core.settings import ROOT, Settings
 from scripts.db import alembic_argv
 from scripts.isolated import IsolatedRun, isolated_run
@@ -26,6 +25,9 @@ from tests.support.paths import DEV, TEST_STATE
 from tests.support.processes import ServiceProcess
 from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database
 from tests.support.tiers import summary_lines
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,12 @@ def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The app, with its lifespan running, on the test's own database."""
+    # Imported here, not above: `make test-fast`'s controller process loads this file and runs no
+    # test, and the app's imports are a second of its start.
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -4,14 +4,17 @@ and passes as soon as it is ready."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core.settings import ROOT
+from logserver.probe import WAIT_SECONDS  # part: logserver
 
 READY = str(ROOT / "scripts/ready.sh")
 
@@ -37,11 +40,36 @@ def test_a_probe_passes_as_soon_as_its_process_is_ready(tmp_path: Path) -> None:
 @pytest.mark.fast
 def test_a_probe_gives_up_after_its_wait_and_once_does_not_wait(tmp_path: Path) -> None:
     missing = str(tmp_path / "none")
-    code, seconds, stderr = probe("pid", missing)
+    code, seconds, stderr = probe("--wait", "0.3", "pid", missing)
     assert (code, stderr) == (1, f"not ready: pid {missing}\n")
-    assert 1.5 <= seconds < 1.95  # inside the 2 s probe timeout of process-compose.yaml
+    assert 0.3 <= seconds < 0.75
     code, seconds, _ = probe("--once", "pid", missing)
     assert code == 1 and seconds < 0.5
+    code, _, stderr = probe("--wait", "soon", "pid", missing)
+    assert code == 2 and "--wait needs seconds" in stderr
+
+
+@pytest.mark.fast
+def test_the_default_wait_ends_inside_each_probe_timeout() -> None:
+    """Waiting 1.5 s a probe is too slow to test here: its value is read instead, against the
+    timeout of each waiting probe of process-compose.yaml and the log server's probe."""
+    [micros] = re.findall(r"^wait_seconds_us=(\d+)$", Path(READY).read_text(), re.MULTILINE)
+    wait = int(micros) / 1e6
+    probes = {
+        name: process["readiness_probe"]
+        for name, process in yaml.safe_load((ROOT / "process-compose.yaml").read_text())[
+            "processes"
+        ].items()
+        if "readiness_probe" in process
+    }
+    waiting = {
+        name: probe["timeout_seconds"]
+        for name, probe in probes.items()
+        if "--once" not in probe["exec"]["command"]
+    }
+    assert "api" in waiting
+    assert wait == WAIT_SECONDS and "logserver" in waiting  # part: logserver
+    assert all(wait + 0.3 <= timeout for timeout in waiting.values()), waiting
 
 
 @pytest.mark.fast
