@@ -6,7 +6,9 @@
 #   redis PORT        AUTH ($REDIS_PASSWORD) and PING answer +PONG, over bash's /dev/tcp (the
 #                     lock's Valkey ships no redis-cli)
 #   http PORT PATH    GET PATH answers 200, over /dev/tcp
-#   pid FILE [GLOB]   the process whose pid FILE holds is alive (and a file matches GLOB)
+#   pid FILE [GLOB]   the process whose pid FILE holds is alive (and a file matches GLOB); while
+#                     FILE.dead exists, a process that died is being started again (the reloader
+#                     of worker/reloader.py says so): not ready at once, without waiting
 #
 # Each probe waits: it tries its check every 50 ms for up to 1.5 s, and passes as soon as the check
 # does. process-compose probes at most once a second, so a process that got ready just after a
@@ -14,9 +16,9 @@
 # then the api and the worker). 1.5 s stays inside every probe's 2 s timeout. No Python: these run
 # every second.
 #
-# `--once` checks once, without waiting: for the worker and beat, whose reloader brings a killed
-# process back in about a second, a waiting probe would hide that it was ever not ready.
-# `--wait SECONDS` sets another wait (the tests).
+# `--once` checks once, without waiting; `--wait SECONDS` sets another wait (the tests). The worker
+# and beat wait too: their reloader brings a killed process back in about a second, and a waiting
+# probe would hide that it was ever not ready, but FILE.dead (above) ends the wait.
 set -u
 
 wait_seconds_us=1500000
@@ -67,7 +69,7 @@ esac
 
 deadline=$((${EPOCHREALTIME/./} + wait_seconds_us))
 until (check "$@") 2>/dev/null; do
-    if ((${EPOCHREALTIME/./} >= deadline)); then
+    if ((${EPOCHREALTIME/./} >= deadline)) || [[ $1 == pid && -e $2.dead ]]; then
         echo "not ready: $*" >&2
         exit 1
     fi

@@ -12,8 +12,10 @@ it kept a zombie whose pid passed the readiness probe. This reloader:
   `STOP_SECONDS`, and forks the next one;
 - reaps a child that dies (a `kill -9`, the OOM killer), kills the rest of its process group (the
   pool processes, so an orphan never runs a task on while it runs again), removes its readiness
-  file and pid file (the probes fail meanwhile), and forks the next one at once. A child that
-  exits with an error by itself (an import error, a syntax error) waits for the next edit;
+  file and pid file, and forks the next one at once. A child that exits with an error by itself
+  (an import error, a syntax error) waits for the next edit. Until the next child is ready, the
+  probes fail at once (`<file>.dead` beside the file, see scripts/ready.sh); at a cold start they
+  wait for the first one;
 - runs each worker with a redelivery list of its own in Redis (`unacked:<node name>`), which the
   next worker puts back in the queue before it consumes: a task the dead worker had reserved or
   was running runs again within a second, instead of after the broker's visibility timeout. Only
@@ -66,6 +68,10 @@ class Reloader:
         self.libraries = settings.run_dir / f"{self.command}-libraries.txt"
         # The files the probes read: removed when the child that wrote them dies.
         self.pid_files = [settings.run_dir / "worker.ready", settings.run_dir / "beat.pid"]
+        # While it exists, a child died and the next is not ready yet: the probe of this
+        # command's file (worker.ready or beat.pid) fails at once instead of waiting for it.
+        file = self.pid_files[0] if self.command == "worker" else self.pid_files[1]
+        self.dead_marker = file.with_name(f"{file.name}.dead")
         self.stopping = threading.Event()
         self.child: int | None = None
         self.started = 0.0
@@ -74,6 +80,8 @@ class Reloader:
     def serve(self) -> int:
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._stop)
+        self.dead_marker.parent.mkdir(parents=True, exist_ok=True)
+        self.dead_marker.unlink(missing_ok=True)  # a first start: its probe waits for it
         self._preload()
         self._start()
         folders = ", ".join(f"{path.name}/" for path in self.watched)
@@ -152,6 +160,7 @@ class Reloader:
         code = os.waitstatus_to_exitcode(status)
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
         say(f"{self.command} (pid {pid}) {how}")
+        self.dead_marker.touch()  # before the files go: a probe never sees neither
         for path in self.pid_files:
             try:
                 if path.read_text().strip() == str(pid):

@@ -87,6 +87,24 @@ def test_a_pid_probe_needs_a_live_process_and_its_glob(tmp_path: Path) -> None:
 
 
 @pytest.mark.fast
+def test_a_pid_probe_does_not_wait_for_a_process_that_died(tmp_path: Path) -> None:
+    """The reloader of the worker and beat leaves FILE.dead while it starts a dead one again."""
+    pid_file = tmp_path / "worker.ready"
+    (tmp_path / "worker.ready.dead").touch()
+    code, seconds, _ = probe("pid", str(pid_file))
+    assert code == 1 and seconds < 0.5  # not the 1.5 s wait
+    pid_file.write_text(str(os.getpid()))  # the next one is ready: the marker no longer counts
+    assert probe("pid", str(pid_file))[0] == 0
+    (tmp_path / "worker.ready.dead").unlink()
+    later = threading.Timer(0.3, lambda: pid_file.write_text(str(os.getpid())))
+    pid_file.unlink()
+    later.start()
+    code, seconds, _ = probe("pid", str(pid_file))  # a first start is waited for
+    later.join()
+    assert code == 0 and seconds >= 0.3
+
+
+@pytest.mark.fast
 def test_an_unknown_check_is_refused_at_once() -> None:
     code, seconds, stderr = probe("mysql", "3306")
     assert code == 2 and seconds < 0.5
