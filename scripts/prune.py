@@ -233,15 +233,22 @@ def is_present(part: Removable, root: Path = ROOT) -> bool:
     return any(leftovers(part, root, markers_only=True))
 
 
-def leftovers(part: Removable, root: Path = ROOT, *, markers_only: bool = False) -> Iterator[str]:
-    """`path:line: text` for each line that still names the part (or carries its marker)."""
+def leftovers(
+    part: Removable,
+    root: Path = ROOT,
+    *,
+    markers_only: bool = False,
+    files: Iterable[tuple[Path, str]] | None = None,
+) -> Iterator[str]:
+    """`path:line: text` for each line that still names the part (or carries its marker), in the
+    text files under `root` (or in `files`: (relative path, text) pairs)."""
     rows = re.compile(rf"Component\(\"({'|'.join(part.rows)})\"") if part.rows else None
     # What names the part: its `names`, and any of its paths a reader could follow (a file, or a
     # folder below the root: "docs/performance.md", not "bench", a word prose uses as well).
     followed = [re.escape(path) for path in part.paths if "/" in path or "." in path]
     pattern = "|".join(filter(None, [part.names, *followed]))
     names = None if markers_only or not pattern else re.compile(pattern, re.IGNORECASE)
-    for relative, text in text_files(root):
+    for relative, text in text_files(root) if files is None else files:
         for number, line in enumerate(text.splitlines(), 1):
             marker = BEGIN.match(line) or END.match(line) or INLINE.match(line)
             if (
@@ -264,9 +271,7 @@ def prune(names: Iterable[str], root: Path = ROOT, echo: Echo = print) -> None:
             _delete(root / path)
     changed = []
     for relative, text in text_files(root):
-        edited = cut(text, cutting)
-        if rows and relative.as_posix() == "core/components.py":
-            edited = _without_rows(edited, rows)
+        edited = cut_file(relative, text, cutting, rows)
         if edited != text:
             (root / relative).write_text(edited)
             changed.append(relative)
@@ -290,6 +295,15 @@ def _delete(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def cut_file(relative: Path, text: str, cutting: set[str], rows: list[str]) -> str:
+    """A file's text without the fenced lines of the parts `cutting` (and the table without the
+    component rows `rows`)."""
+    edited = cut(text, cutting)
+    if rows and relative.as_posix() == "core/components.py":
+        edited = _without_rows(edited, rows)
+    return edited
 
 
 def _without_rows(text: str, rows: list[str]) -> str:

@@ -7,8 +7,8 @@
 #                     lock's Valkey ships no redis-cli)
 #   http PORT PATH    GET PATH answers 200, over /dev/tcp
 #   pid FILE [GLOB]   the process whose pid FILE holds is alive (and a file matches GLOB); while
-#                     FILE.dead exists, a process that died is being started again (the reloader
-#                     of worker/reloader.py says so): not ready at once, without waiting
+#                     FILE.dead exists, a process that died is being started again (its reloader
+#                     says so): not ready at once, without waiting
 #
 # Each probe waits: it tries its check every 50 ms for up to 1.5 s, and passes as soon as the check
 # does. process-compose probes at most once a second, so a process that got ready just after a
