@@ -15,6 +15,7 @@ files generated from the component table are written again (`dev generate --remo
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -202,11 +203,13 @@ def cut(text: str, names: Iterable[str]) -> str:
 
 def text_files(root: Path) -> Iterator[tuple[Path, str]]:
     """Every text file of the project (relative path, content), machinery and caches aside."""
-    for path in sorted(root.rglob("*")):
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):  # not into SKIPPED_DIRS (.venv: thousands of files)
+        dirs[:] = [name for name in dirs if name not in SKIPPED_DIRS]
+        found.extend(Path(folder, name) for name in files)
+    for path in sorted(found):
         relative = path.relative_to(root)
-        if SKIPPED_DIRS & set(relative.parts[:-1]) or relative.as_posix() in MACHINERY:
-            continue
-        if not path.is_file() or path.is_symlink():
+        if relative.as_posix() in MACHINERY or not path.is_file() or path.is_symlink():
             continue
         try:
             yield relative, path.read_text()
@@ -226,11 +229,14 @@ def closure(names: Iterable[str]) -> list[Removable]:
     return list(found.values())
 
 
-def is_present(part: Removable, root: Path = ROOT) -> bool:
-    """Whether anything of the part is left: a path, a row or a fenced line."""
+def is_present(
+    part: Removable, root: Path = ROOT, files: Iterable[tuple[Path, str]] | None = None
+) -> bool:
+    """Whether anything of the part is left: a path, a row or a fenced line (in the text files
+    under `root`, or in `files`)."""
     if any((root / path).exists() for path in part.paths):
         return True
-    return any(leftovers(part, root, markers_only=True))
+    return any(leftovers(part, root, markers_only=True, files=files))
 
 
 def leftovers(

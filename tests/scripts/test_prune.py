@@ -48,10 +48,17 @@ def test_unbalanced_markers_are_an_error() -> None:
         cut(f"a\n{END}x\n", ["x"])
 
 
+@pytest.fixture(scope="module")
+def checkout_texts() -> list[tuple[Path, str]]:
+    return list(prune.text_files(ROOT))
+
+
 @pytest.mark.fast
-def test_every_file_of_the_checkout_has_balanced_markers() -> None:
+def test_every_file_of_the_checkout_has_balanced_markers(
+    checkout_texts: list[tuple[Path, str]],
+) -> None:
     everything = [part.name for part in prune.REMOVABLE]
-    for relative, text in prune.text_files(ROOT):
+    for relative, text in checkout_texts:
         try:
             cut(text, everything)
         except PruneError as error:
@@ -60,12 +67,14 @@ def test_every_file_of_the_checkout_has_balanced_markers() -> None:
 
 @pytest.mark.fast
 @pytest.mark.parametrize("part", prune.REMOVABLE, ids=lambda part: part.name)
-def test_once_its_fences_are_cut_no_line_names_a_part(part: prune.Removable) -> None:
+def test_once_its_fences_are_cut_no_line_names_a_part(
+    part: prune.Removable, checkout_texts: list[tuple[Path, str]]
+) -> None:
     """The slow test below, without the copy: a line that names a part outside its fences (a
     comment pointing at one of its files, say) fails here in the fast tier, not after a bootstrap
     and a prune. The generated files are left out: the prune makes them again from the templates,
     which are checked as cut."""
-    if not prune.is_present(part):
+    if not prune.is_present(part, files=checkout_texts):
         pytest.skip(f"already removed from this project: {part.name}")
     parts = prune.closure([part.name])
     rows = [row for each in parts for row in each.rows]
@@ -74,7 +83,7 @@ def test_once_its_fences_are_cut_no_line_names_a_part(part: prune.Removable) -> 
     generated = {output.path.as_posix() for output in generate.outputs()}
 
     def kept() -> Iterator[tuple[Path, str]]:
-        for relative, text in prune.text_files(ROOT):
+        for relative, text in checkout_texts:
             name = relative.as_posix()
             deleted = any(name == path or name.startswith(f"{path}/") for path in gone)
             if deleted or name in generated:
