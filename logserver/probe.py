@@ -10,6 +10,7 @@ up to 1.5 s, so that the server is reported ready as soon as it is, not at the n
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m logserver.probe HOST PORT [TOKEN_FILE]", file=sys.stderr)
         return 2
     token = read_token(args[2]) if len(args) == 3 else None
+    # A probe that waits must not outlive the stack: once process-compose, which started it, is
+    # gone (the stack stopped while it waited), it stops waiting.
+    parent = os.getppid()
     deadline = time.monotonic() + WAIT_SECONDS
     while (left := deadline - time.monotonic()) > 0:
-        if answers(args[0], int(args[1]), token, timeout=max(left, 0.1)):
+        if answers(args[0], int(args[1]), token, timeout=max(min(left, 0.5), 0.1)):
             return 0
+        if os.getppid() != parent:
+            print("whoever started the probe is gone: it stops waiting", file=sys.stderr)
+            return 1
         time.sleep(0.05)
     print(f"log server at {args[0]}:{args[1]} does not answer", file=sys.stderr)
     return 1

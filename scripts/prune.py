@@ -142,7 +142,7 @@ REMOVABLE: tuple[Removable, ...] = (
 # them: copier.yml and its test are the template's own, never copied into a project; a project
 # made by copier lists the parts it kept in .copier-answers.yml).
 SKIPPED_DIRS = {".git", ".venv", ".tools", ".state", "node_modules", "__pycache__"}
-SKIPPED_DIRS |= {".mypy_cache", ".ruff_cache", ".pytest_cache"}
+SKIPPED_DIRS |= {".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".schemathesis"}
 MACHINERY = {"scripts/prune.py", "tests/scripts/test_prune.py", "scripts/generate.py", "uv.lock"}
 MACHINERY |= {"copier.yml", "tests/scripts/test_copier.py", ".copier-answers.yml"}
 

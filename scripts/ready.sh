@@ -67,10 +67,19 @@ postgres | redis | http | pid) ;;
     ;;
 esac
 
+# A probe that waits must not outlive the stack: once process-compose, which started it, is gone
+# (the stack stopped while the probe waited), it stops waiting. Watched only if it can be (a
+# parent of another user's answers kill -0 with "not permitted").
+parent=$PPID
+kill -0 "$parent" 2>/dev/null || parent=
 deadline=$((${EPOCHREALTIME/./} + wait_seconds_us))
 until (check "$@") 2>/dev/null; do
     if ((${EPOCHREALTIME/./} >= deadline)) || [[ $1 == pid && -e $2.dead ]]; then
         echo "not ready: $*" >&2
+        exit 1
+    fi
+    if [[ -n $parent ]] && ! kill -0 "$parent" 2>/dev/null; then
+        echo "not ready: $* (whoever started the probe is gone: it stops waiting)" >&2
         exit 1
     fi
     sleep 0.05

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,7 @@ from logserver.probe import main as probe_main
 from logserver.protocol import auth_line, sync_line
 from logserver.reader import records
 from tests.support.logserver import InProcessLogServer, server_env
-from tests.support.processes import free_port
+from tests.support.processes import Orphaned, free_port, wait_for
 
 
 def refused_start(directory: Path, *options: str) -> list[str]:
@@ -78,6 +79,26 @@ def test_the_readiness_probe_counts_a_refusal_as_up(
     assert not answers("127.0.0.1", server.port, timeout=1)
     monkeypatch.setattr("logserver.probe.WAIT_SECONDS", 0.2)  # it waits for the server that long
     assert probe_main(["127.0.0.1", str(server.port)]) == 1
+
+
+@pytest.mark.fast
+def test_a_waiting_readiness_probe_stops_once_whoever_started_it_is_gone(tmp_path: Path) -> None:
+    """It must not outlive the stack (process-compose stopped while the probe waited)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        argv = [
+            sys.executable,
+            "-m",
+            "logserver.probe",
+            "127.0.0.1",
+            str(listener.getsockname()[1]),
+        ]
+        probe = Orphaned(argv, tmp_path / "stderr")
+        listener.accept()[0].close()  # the probe is in its loop, its parent known
+        probe.leave()
+        wait_for(probe.ended, 10, "the probe to stop waiting")
+    stderr = (tmp_path / "stderr").read_text()
+    assert stderr == "whoever started the probe is gone: it stops waiting\n"
 
 
 @pytest.mark.fast

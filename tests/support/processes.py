@@ -7,8 +7,10 @@ import os
 import signal
 import socket
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
+from core.settings import ROOT
 from scripts.ports import free_port, port_is_bound
 from scripts.supervise import Supervised, group_command_lines, processes_with_env, wait_for
 from tests.support.paths import DEV
@@ -51,3 +53,34 @@ def listening_addresses(port: int) -> list[str]:
                     socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words)
                 )
     return found
+
+
+class Orphaned:
+    """`argv` started by a shell that stays until `leave()`, as process-compose starts a probe:
+    after that `argv` runs on without the process that started it. Its stderr goes to `stderr`."""
+
+    def __init__(self, argv: Sequence[str], stderr: Path) -> None:
+        script = '"$@" </dev/null >/dev/null 2>"$0" & echo $!; read -r _'
+        self.shell = subprocess.Popen(
+            ["bash", "-c", script, str(stderr), *argv],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.shell.stdout is not None
+        self.pid = int(self.shell.stdout.readline())
+
+    def leave(self) -> None:
+        assert self.shell.stdin is not None and self.shell.stdout is not None
+        self.shell.stdin.close()
+        self.shell.stdout.close()
+        self.shell.wait(timeout=10)
+
+    def ended(self) -> bool:
+        """Whether `argv` ended (a zombie nobody reaped yet counts)."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
