@@ -95,8 +95,8 @@ def test_a_waiting_readiness_probe_stops_once_whoever_started_it_is_gone(tmp_pat
         ]
         probe = Orphaned(argv, tmp_path / "stderr")
         listener.accept()[0].close()  # the probe is in its loop, its parent known
-        probe.leave()
-        wait_for(probe.ended, 10, "the probe to stop waiting")
+    probe.leave()  # its next tries are refused at once
+    wait_for(probe.ended, 10, "the probe to stop waiting")
     stderr = (tmp_path / "stderr").read_text()
     assert stderr == "whoever started the probe is gone: it stops waiting\n"
 

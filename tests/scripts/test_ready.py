@@ -59,8 +59,8 @@ def test_a_waiting_probe_stops_once_whoever_started_it_is_gone(tmp_path: Path) -
         port = str(listener.getsockname()[1])
         probe = Orphaned([READY, "--wait", "8", "http", port, "/ready"], tmp_path / "stderr")
         listener.accept()[0].close()  # the probe is in its loop, its parent known
-        probe.leave()
-        wait_for(probe.ended, 6, "the probe to stop waiting")
+    probe.leave()  # its next tries are refused at once
+    wait_for(probe.ended, 6, "the probe to stop waiting")
     stderr = (tmp_path / "stderr").read_text()
     assert (
         stderr
