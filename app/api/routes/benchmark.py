@@ -21,21 +21,15 @@ router = APIRouter(prefix="/user", tags=["user"])
 # so FastAPI's second validation pass through the response model is skipped on these hot paths.
 
 
-# Their query parameters are read by the handlers (app.api.params), to the contract declared ones
-# have: FastAPI's solver cost the greeting 8% of its throughput, measured.
-NAME = QueryParameter("name", Annotated[str, Query(max_length=64)], default="World")
+# The list's query parameters are read by its handler (app.api.params), to the contract declared
+# ones have: FastAPI's solver cost it 10 µs a parameter, measured (two of them: 1.47 -> 1.68 the
+# peer). The greeting declares its one, as any handler does: it stays past its goal without.
 PAGE = QueryParameter("page", Annotated[int, Query(ge=1, le=1_000_000_000)], default=1)
 PAGE_SIZE = QueryParameter("page_size", Annotated[int, Query(ge=1, le=100)], default=10)
 
 
-@router.get(
-    "/greeting",
-    response_model=Greeting,
-    responses=error_responses(422),
-    openapi_extra=documented(NAME),
-)
-async def greeting(request: Request) -> Response:
-    name = NAME.read(request)
+@router.get("/greeting", response_model=Greeting, responses=error_responses(422))
+async def greeting(name: Annotated[str, Query(max_length=64)] = "World") -> Response:
     message = f"Hello, {name}!"
     return Response(orjson.dumps({"message": message}), media_type="application/json")
 
