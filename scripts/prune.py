@@ -270,14 +270,11 @@ def prune(names: Iterable[str], root: Path = ROOT, echo: Echo = print) -> None:
     parts = [part for part in closure(names) if _announce(part, root, echo)]
     if not parts:
         return
-    rows = [row for part in parts for row in part.rows]
-    cutting = {part.name for part in parts} | set(rows)
     for part in parts:
         for path in part.paths:
             _delete(root / path)
     changed = []
-    for relative, text in text_files(root):
-        edited = cut_file(relative, text, cutting, rows)
+    for relative, text, edited in cut_files(parts, text_files(root)):
         if edited != text:
             (root / relative).write_text(edited)
             changed.append(relative)
@@ -303,13 +300,22 @@ def _delete(path: Path) -> None:
         path.unlink()
 
 
-def cut_file(relative: Path, text: str, cutting: set[str], rows: list[str]) -> str:
-    """A file's text without the fenced lines of the parts `cutting` (and the table without the
-    component rows `rows`)."""
-    edited = cut(text, cutting)
-    if rows and relative.as_posix() == "core/components.py":
-        edited = _without_rows(edited, rows)
-    return edited
+def cut_files(
+    parts: list[Removable], files: Iterable[tuple[Path, str]]
+) -> Iterator[tuple[Path, str, str]]:
+    """(relative path, text, text without the parts' fenced lines and table rows) for each of
+    `files` that is not one of the parts' paths (those go whole)."""
+    rows = [row for part in parts for row in part.rows]
+    cutting = {part.name for part in parts} | set(rows)
+    gone = [path for part in parts for path in part.paths]
+    for relative, text in files:
+        name = relative.as_posix()
+        if any(name == path or name.startswith(f"{path}/") for path in gone):
+            continue
+        edited = cut(text, cutting)
+        if rows and name == "core/components.py":
+            edited = _without_rows(edited, rows)
+        yield relative, text, edited
 
 
 def _without_rows(text: str, rows: list[str]) -> str:

@@ -158,17 +158,28 @@ def command_line(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def alive(pid: int) -> bool:
+    """Whether process `pid` is alive: there, and not a zombie nobody reaped yet."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
 def _stats() -> dict[int, list[str]]:
     """Per live pid, the fields of /proc/PID/stat after the command name: state, ppid, pgrp ..."""
     found = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
-                found[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            found[int(entry.name)] = fields
     return found
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None once it is gone."""
+    try:
+        # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
 def run_checked(

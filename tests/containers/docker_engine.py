@@ -28,7 +28,7 @@ import pytest
 from tests.containers.engine import Podman
 from tests.containers.machine import MachineState, restore
 from tests.env.tools import Apt, run
-from tests.support.processes import wait_for
+from tests.support.processes import alive, wait_for
 from tests.support.tiers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,10 +200,7 @@ class DockerDaemon:
         except ProcessLookupError:
             return
         wait_for(
-            lambda: (
-                not Path(f"/proc/{pid}").exists()
-                or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-            ),
+            lambda: not alive(pid),
             timeout=60,
             what=f"dockerd {pid} to stop",
             interval=0.5,

@@ -18,7 +18,7 @@ from logserver.probe import main as probe_main
 from logserver.protocol import auth_line, sync_line
 from logserver.reader import records
 from tests.support.logserver import InProcessLogServer, server_env
-from tests.support.processes import Orphaned, free_port, wait_for
+from tests.support.processes import free_port, stderr_of_an_orphaned_probe
 
 
 def refused_start(directory: Path, *options: str) -> list[str]:
@@ -84,20 +84,11 @@ def test_the_readiness_probe_counts_a_refusal_as_up(
 @pytest.mark.fast
 def test_a_waiting_readiness_probe_stops_once_whoever_started_it_is_gone(tmp_path: Path) -> None:
     """It must not outlive the stack (process-compose stopped while the probe waited)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(10)
-        argv = [
-            sys.executable,
-            "-m",
-            "logserver.probe",
-            "127.0.0.1",
-            str(listener.getsockname()[1]),
-        ]
-        probe = Orphaned(argv, tmp_path / "stderr")
-        listener.accept()[0].close()  # the probe is in its loop, its parent known
-    probe.leave()  # its next tries are refused at once
-    wait_for(probe.ended, 10, "the probe to stop waiting")
-    stderr = (tmp_path / "stderr").read_text()
+    _, stderr = stderr_of_an_orphaned_probe(
+        lambda port: [sys.executable, "-m", "logserver.probe", "127.0.0.1", port],
+        tmp_path / "stderr",
+        10,
+    )
     assert stderr == "whoever started the probe is gone: it stops waiting\n"
 
 

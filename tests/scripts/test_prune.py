@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,21 +75,10 @@ def test_once_its_fences_are_cut_no_line_names_a_part(
     which are checked as cut."""
     if not prune.is_present(part, files=checkout_texts):
         pytest.skip(f"already removed from this project: {part.name}")
-    parts = prune.closure([part.name])
-    rows = [row for each in parts for row in each.rows]
-    cutting = {each.name for each in parts} | set(rows)
-    gone = [path for each in parts for path in each.paths]
     generated = {output.path.as_posix() for output in generate.outputs()}
-
-    def kept() -> Iterator[tuple[Path, str]]:
-        for relative, text in checkout_texts:
-            name = relative.as_posix()
-            deleted = any(name == path or name.startswith(f"{path}/") for path in gone)
-            if deleted or name in generated:
-                continue
-            yield relative, prune.cut_file(relative, text, cutting, rows)
-
-    left = list(prune.leftovers(part, files=kept()))
+    written = [each for each in checkout_texts if each[0].as_posix() not in generated]
+    pruned = prune.cut_files(prune.closure([part.name]), written)
+    left = list(prune.leftovers(part, files=((relative, edited) for relative, _, edited in pruned)))
     assert left == [], "\n".join(left)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -16,7 +15,7 @@ import yaml
 
 from core.settings import ROOT
 from logserver.probe import WAIT_SECONDS  # part: logserver
-from tests.support.processes import Orphaned, wait_for
+from tests.support.processes import stderr_of_an_orphaned_probe
 
 READY = str(ROOT / "scripts/ready.sh")
 
@@ -54,14 +53,9 @@ def test_a_probe_gives_up_after_its_wait_and_once_does_not_wait(tmp_path: Path) 
 @pytest.mark.fast
 def test_a_waiting_probe_stops_once_whoever_started_it_is_gone(tmp_path: Path) -> None:
     """A probe must not outlive the stack (process-compose stopped while the probe waited)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(10)
-        port = str(listener.getsockname()[1])
-        probe = Orphaned([READY, "--wait", "8", "http", port, "/ready"], tmp_path / "stderr")
-        listener.accept()[0].close()  # the probe is in its loop, its parent known
-    probe.leave()  # its next tries are refused at once
-    wait_for(probe.ended, 6, "the probe to stop waiting")
-    stderr = (tmp_path / "stderr").read_text()
+    port, stderr = stderr_of_an_orphaned_probe(
+        lambda port: [READY, "--wait", "8", "http", port, "/ready"], tmp_path / "stderr", 6
+    )
     assert (
         stderr
         == f"not ready: http {port} /ready (whoever started the probe is gone: it stops waiting)\n"

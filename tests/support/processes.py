@@ -7,15 +7,28 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.settings import ROOT
 from scripts.ports import free_port, port_is_bound
-from scripts.supervise import Supervised, group_command_lines, processes_with_env, wait_for
+from scripts.supervise import (
+    Supervised,
+    alive,
+    group_command_lines,
+    processes_with_env,
+    wait_for,
+)
 from tests.support.paths import DEV
 
-__all__ = ["free_port", "group_command_lines", "port_is_bound", "processes_with_env", "wait_for"]
+__all__ = [
+    "alive",
+    "free_port",
+    "group_command_lines",
+    "port_is_bound",
+    "processes_with_env",
+    "wait_for",
+]
 
 
 class ServiceProcess(Supervised):
@@ -55,32 +68,27 @@ def listening_addresses(port: int) -> list[str]:
     return found
 
 
-class Orphaned:
-    """`argv` started by a shell that stays until `leave()`, as process-compose starts a probe:
-    after that `argv` runs on without the process that started it. Its stderr goes to `stderr`."""
-
-    def __init__(self, argv: Sequence[str], stderr: Path) -> None:
+def stderr_of_an_orphaned_probe(
+    argv: Callable[[str], Sequence[str]], stderr: Path, timeout: float
+) -> tuple[str, str]:
+    """(PORT, stderr) of the probe `argv(PORT)`, started by a shell as process-compose starts one,
+    against a listener on PORT that closes each connection: once the probe's first try reaches it
+    (the probe is in its loop, its parent known), the shell and the listener go and the probe runs
+    on alone, its tries refused at once. It must end within `timeout`."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        port = str(listener.getsockname()[1])
         script = '"$@" </dev/null >/dev/null 2>"$0" & echo $!; read -r _'
-        self.shell = subprocess.Popen(
-            ["bash", "-c", script, str(stderr), *argv],
+        shell = subprocess.Popen(
+            ["bash", "-c", script, str(stderr), *argv(port)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert self.shell.stdout is not None
-        self.pid = int(self.shell.stdout.readline())
-
-    def leave(self) -> None:
-        assert self.shell.stdin is not None and self.shell.stdout is not None
-        self.shell.stdin.close()
-        self.shell.stdout.close()
-        self.shell.wait(timeout=10)
-
-    def ended(self) -> bool:
-        """Whether `argv` ended (a zombie nobody reaped yet counts)."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except FileNotFoundError:
-            return True
-        return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        assert shell.stdout is not None
+        pid = int(shell.stdout.readline())
+        listener.accept()[0].close()
+    shell.communicate(timeout=10)  # its stdin closed, the shell ends
+    wait_for(lambda: not alive(pid), timeout, "the probe to stop waiting")
+    return port, stderr.read_text()
