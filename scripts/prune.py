@@ -176,7 +176,9 @@ def cut(text: str, names: Iterable[str]) -> str:
     kept: list[str] = []
     open_blocks: list[str] = []
     for number, line in enumerate(text.splitlines(keepends=True), 1):
-        if begin := BEGIN.match(line) or TEMPLATE_IF.match(line):
+        if "part:" not in line and "@" not in line:  # no marker (most lines): the blocks decide
+            dropped = bool(cutting.intersection(open_blocks))
+        elif begin := BEGIN.match(line) or TEMPLATE_IF.match(line):
             open_blocks.append(begin["name"])
             dropped = bool(cutting.intersection(open_blocks))
         elif end := END.match(line):
@@ -255,13 +257,15 @@ def leftovers(
     pattern = "|".join(filter(None, [part.names, *followed]))
     names = None if markers_only or not pattern else re.compile(pattern, re.IGNORECASE)
     for relative, text in text_files(root) if files is None else files:
+        # Each pattern is tried on the lines of a file it matches at all (most files: none).
+        patterns = [p for p in (rows, names) if p is not None and p.search(text)]
+        if not patterns and "part:" not in text:
+            continue
         for number, line in enumerate(text.splitlines(), 1):
-            marker = BEGIN.match(line) or END.match(line) or INLINE.match(line)
-            if (
-                (marker is not None and marker["name"] == part.name)
-                or (rows is not None and rows.search(line))
-                or (names is not None and names.search(line))
-            ):
+            marker = "part:" in line and (
+                BEGIN.match(line) or END.match(line) or INLINE.match(line)
+            )
+            if (marker and marker["name"] == part.name) or any(p.search(line) for p in patterns):
                 yield f"{relative}:{number}: {line.strip()}"
 
 

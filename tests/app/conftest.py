@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from core.settings import Settings
-from tests.support import served
 from tests.support.fuzz import EXAMPLES, REPLAY, SEED
 from tests.support.services import fresh_database
 
@@ -16,6 +15,8 @@ from tests.support.services import fresh_database
 @pytest.fixture(scope="module")
 def served_api(services: Settings, migrated_template: str) -> Iterator[str]:
     """The base URL of the api served over HTTP, on its own database for the module."""
+    from tests.support import served  # the app's imports: not in the controller (tests/conftest.py)
+
     with (
         fresh_database(services, migrated_template) as settings,
         served.served_api(settings) as url,

@@ -48,6 +48,6 @@ def rendered_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def rendered(rendered_files: dict[str, Path]) -> dict[str, list[Manifest]]:
     """Each overlay's manifests, parsed."""
     return {
-        overlay: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+        overlay: [doc for doc in yaml.load_all(path.read_text(), yaml.CSafeLoader) if doc]
         for overlay, path in rendered_files.items()
     }

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from core.settings import ROOT
 from scripts import generate, prune
+from scripts.dev import cli as dev_cli
 from scripts.prune import PruneError, cut
 
 # The README and the pages under docs/ are searched like code: a removed part takes its own page
@@ -83,26 +84,30 @@ def test_once_its_fences_are_cut_no_line_names_a_part(
 
 
 @pytest.mark.fast
-def test_an_unknown_part_is_refused() -> None:
-    result = dev(ROOT, "prune", "no-such-part")
-    assert result.returncode == 2
+def test_an_unknown_part_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = dev_here(monkeypatch, "prune", "no-such-part")
+    assert result.exit_code == 2
     assert "no part named 'no-such-part'" in result.stderr
 
 
 @pytest.mark.fast
-def test_parts_lists_every_removable_part_and_whether_it_is_here() -> None:
-    result = dev(ROOT, "parts")
-    assert result.returncode == 0, result.stderr
+def test_parts_lists_every_removable_part_and_whether_it_is_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result = dev_here(monkeypatch, "parts")
+    assert result.exit_code == 0, result.stderr
     listed = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
     assert listed == {
         part.name: "present" if prune.is_present(part) else "absent" for part in prune.REMOVABLE
     }
 
 
-def dev(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.dev", *args], cwd=root, capture_output=True, text=True
-    )
+def dev_here(monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    """`dev *args` on this checkout, in this process (the CLI goes to the checkout's root; the
+    working directory is given back after the test); `python -m scripts.dev` is tested once, in
+    test_dev_module."""
+    monkeypatch.chdir(ROOT)
+    return CliRunner().invoke(dev_cli, list(args))
 
 
 def scratch_copy(target: Path) -> Path:

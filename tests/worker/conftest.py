@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from celery import Celery
-from fastapi.testclient import TestClient
 
-from app.main import create_app
 from core.settings import Settings
-from tests.support import served
-from tests.support.processes import ServiceProcess
 from tests.support.services import admin_sql, own_redis_databases, redis_env, settings_env
-from tests.support.worker import running_worker
-from worker.celery_app import create_celery
+
+# The app's, Celery's and the worker's imports are made by the fixtures that need them, not here:
+# `make test-fast`'s controller process loads this file and runs no test (as tests/conftest.py).
+if TYPE_CHECKING:
+    from celery import Celery
+    from fastapi.testclient import TestClient
+
+    from tests.support.processes import ServiceProcess
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +50,8 @@ def worker_env(service_overrides: dict[str, str], worker_settings: Settings) -> 
 @pytest.fixture(scope="session")
 def celery_client(worker_settings: Settings) -> Iterator[Celery]:
     """A Celery app of the worker's settings: to ping the worker and read results directly."""
+    from worker.celery_app import create_celery
+
     celery = create_celery(worker_settings)
     yield celery
     celery.close()
@@ -58,6 +62,8 @@ def worker(
     worker_env: dict[str, str], worker_settings: Settings, celery_client: Celery
 ) -> Iterator[ServiceProcess]:
     """The worker (prefork pool, no reload: ENVIRONMENT=test), running for the session."""
+    from tests.support.worker import running_worker
+
     with running_worker("worker", worker_env, worker_settings, celery_client) as process:
         yield process
 
@@ -65,6 +71,8 @@ def worker(
 @pytest.fixture(scope="module")
 def served_api(worker_settings: Settings) -> Iterator[str]:
     """The base URL of the api served over HTTP on the worker's database."""
+    from tests.support import served
+
     with served.served_api(worker_settings) as url:
         yield url
 
@@ -72,5 +80,9 @@ def served_api(worker_settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def api(worker_settings: Settings) -> Iterator[TestClient]:
     """The app on the worker's database: what it queues, the worker runs."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
     with TestClient(create_app(worker_settings), raise_server_exceptions=False) as client:
         yield client
