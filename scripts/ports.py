@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 
@@ -25,12 +26,45 @@ def ensure_port_free(component: str, host: str, port: int) -> None:
             ) from None
 
 
+# free_port's ports start here and end below the range the kernel takes outgoing connections'
+# source ports from: a port it picks from that range (bind to port 0) can become a connection's
+# before the server it is for binds it, as a loaded machine showed (EADDRINUSE at a bench start).
+LOWEST_FREE_PORT = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def ephemeral_floor() -> int:
+    """The lowest port the kernel gives an outgoing connection (Linux: its setting; elsewhere
+    IANA's dynamic range, which BSDs and macOS use)."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the kernel's pick)."""
+    """A TCP port nothing is bound to right now, below the kernel's range for outgoing
+    connections and not handed out by this process before (the kernel's pick if that range
+    leaves no room below it)."""
+    candidates = range(LOWEST_FREE_PORT, ephemeral_floor())
+    for port in random.sample(candidates, min(len(candidates), 100)):
+        if port not in _handed_out and _bindable(host, port):
+            _handed_out.add(port)
+            return port
     with socket.socket() as probe:
         probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        picked: int = probe.getsockname()[1]
+        return picked
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as probe:  # no SO_REUSEADDR: a port a connection holds counts as taken
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
