@@ -3,86 +3,98 @@ and its children are dropped; what it keeps is traced as before; a parent's flag
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.fresh import FRESH, run_fresh
 from tests.support.processes import free_port
 
-# One interpreter for every case: the in-memory provider is set before any app exists (so the
-# app keeps it), then one app per sampling ratio serves greetings; the spans of each case are
-# printed as JSON (trace id, parent span id, name) for the test to read.
-SPANS_BY_RATIO = """
-import asyncio, json, os, sys
-from fastapi.testclient import TestClient
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from app.main import create_app
-from app.sampling import EdgeSampler, SampledOutMiddleware
-from core.settings import get_settings
-
-exporter = InMemorySpanExporter()
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(exporter))
-trace.set_tracer_provider(provider)
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{}"
+Span = dict[str, Any]  # trace, parent, name; or recording, trace
 
 
-def spans():
-    found = [
-        {"trace": f"{s.context.trace_id:032x}", "parent": s.parent and f"{s.parent.span_id:016x}",
-         "name": s.name}
-        for s in exporter.get_finished_spans()
-    ]
-    exporter.clear()
-    return found
+def spans_by_case() -> dict[str, list[Span]]:
+    """In a fresh process (tests.support.fresh): the in-memory provider is set before any app
+    exists (so the app keeps it), then one app per sampling ratio serves greetings; each case's
+    spans (trace id, parent span id, name)."""
+    import asyncio
 
+    from fastapi.testclient import TestClient
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-def case(ratio, requests, flags=None):
-    os.environ["TRACING_SAMPLE_RATIO"] = ratio
-    get_settings.cache_clear()
-    headers = {"traceparent": PARENT.format(flags)} if flags else {}
-    with TestClient(create_app()) as client:
-        for _ in range(requests):
-            assert client.get("/api/v1/user/greeting", headers=headers).status_code == 200
-    return spans()
+    from app.main import create_app
+    from app.sampling import EdgeSampler, SampledOutMiddleware
+    from core.settings import get_settings
 
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
 
-async def children(flags):
-    # What code inside a request starts (asyncpg, Redis, a publish), under the middleware.
-    seen = []
+    def spans() -> list[Span]:
+        found: list[Span] = [
+            {
+                "trace": f"{s.context.trace_id:032x}",
+                "parent": s.parent and f"{s.parent.span_id:016x}",
+                "name": s.name,
+            }
+            for s in exporter.get_finished_spans()
+            if s.context is not None
+        ]
+        exporter.clear()
+        return found
 
-    async def inner(scope, receive, send):
-        with trace.get_tracer("t").start_as_current_span("child") as span:
-            seen.append([span.is_recording(), f"{span.get_span_context().trace_id:032x}"])
+    def case(ratio: str, requests: int, flags: str | None = None) -> list[Span]:
+        os.environ["TRACING_SAMPLE_RATIO"] = ratio
+        get_settings.cache_clear()
+        headers = {"traceparent": PARENT.format(flags)} if flags else {}
+        with TestClient(create_app()) as client:
+            for _ in range(requests):
+                assert client.get("/api/v1/user/greeting", headers=headers).status_code == 200
+        return spans()
 
-    headers = [(b"traceparent", PARENT.format(flags).encode())] if flags else []
-    scope = {"type": "http", "headers": headers}
-    assert EdgeSampler(0.0).sampled_out(scope)
-    await SampledOutMiddleware(inner)(scope, None, None)
-    return seen
+    async def children(flags: str | None) -> list[Span]:
+        # What code inside a request starts (asyncpg, Redis, a publish), under the middleware.
+        seen: list[Span] = []
 
+        async def inner(scope: Any, receive: Any, send: Any) -> None:
+            with trace.get_tracer("t").start_as_current_span("child") as span:
+                context = span.get_span_context()
+                seen.append({"recording": span.is_recording(), "trace": f"{context.trace_id:032x}"})
 
-print(json.dumps({
-    "0.0": case("0.0", 10),
-    "0.0 parent sampled": case("0.0", 1, "01"),
-    "1.0 parent not sampled": case("1.0", 10, "00"),
-    "1.0": case("1.0", 20),
-    "0.5": case("0.5", 100),
-    "children": asyncio.run(children(None)),
-    "children parent not sampled": asyncio.run(children("00")),
-}))
-"""
+        async def receive() -> dict[str, Any]:
+            raise AssertionError("nothing reads the request here")
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            raise AssertionError("nothing answers here")
+
+        headers = [(b"traceparent", PARENT.format(flags).encode())] if flags else []
+        scope = {"type": "http", "headers": headers}
+        assert EdgeSampler(0.0).sampled_out(scope)
+        await SampledOutMiddleware(inner)(scope, receive, send)
+        return seen
+
+    return {
+        "0.0": case("0.0", 10),
+        "0.0 parent sampled": case("0.0", 1, "01"),
+        "1.0 parent not sampled": case("1.0", 10, "00"),
+        "1.0": case("1.0", 20),
+        "0.5": case("0.5", 100),
+        "children": asyncio.run(children(None)),
+        "children parent not sampled": asyncio.run(children("00")),
+    }
 
 
 @pytest.mark.fast
-def test_the_api_samples_at_its_edge() -> None:
+@FRESH
+def test_the_api_samples_at_its_edge(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "TRACING": "true",
@@ -90,11 +102,7 @@ def test_the_api_samples_at_its_edge() -> None:
         "POSTGRES_PORT": str(free_port()),
         "REDIS_PORT": str(free_port()),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", SPANS_BY_RATIO], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    cases = json.loads(result.stdout.strip().splitlines()[-1])
+    cases, _ = run_fresh(spans_by_case, env=env, stderr=tmp_path / "stderr")
 
     def traces(case: str) -> set[str]:
         return {span["trace"] for span in cases[case]}
@@ -110,6 +118,8 @@ def test_the_api_samples_at_its_edge() -> None:
     assert 30 <= len(traces("0.5")) <= 70, len(traces("0.5"))  # 50 expected, sd 5
     # Inside a sampled-out request, a span started is not recorded: in a new trace of its own
     # without a parent, in the caller's trace with one.
-    [[recording, trace_id]] = cases["children"]
-    assert not recording and trace_id != "0" * 32
-    assert cases["children parent not sampled"] == [[False, "0af7651916cd43dd8448eb211c80319c"]]
+    [child] = cases["children"]
+    assert child["recording"] is False and child["trace"] != "0" * 32
+    assert cases["children parent not sampled"] == [
+        {"recording": False, "trace": "0af7651916cd43dd8448eb211c80319c"}
+    ]

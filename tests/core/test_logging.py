@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -20,20 +18,25 @@ from core.logging import direct_handler  # part: logserver
 from core.records import ContextFilter
 from logserver.client import ClientConfig, LogServerHandler  # part: logserver
 from tests.support.console import record_line
+from tests.support.fresh import FRESH, run_fresh
 from tests.support.processes import free_port
 
-PROGRAM = """
-import logging
-from core.logging import configure_logging
-configure_logging("worker")
-log = logging.getLogger("tests.logging")
-log.info("plain %d", 1)
-try:
-    {}["missing"]
-except KeyError:
-    log.exception("it failed")
-logging.shutdown()
-"""
+
+def log_a_record_and_a_failure() -> None:
+    """What a process logs, in a fresh one (tests.support.fresh): configured as the worker."""
+    from core.logging import configure_logging
+
+    configure_logging("worker")
+    log = logging.getLogger("tests.logging")
+    log.info("plain %d", 1)
+    empty: dict[str, int] = {}
+    try:
+        empty["missing"]
+    except KeyError:
+        log.exception("it failed")
+    logging.shutdown()
+
+
 RECORD = record_line(r"(\w+) +worker +tests\.logging: (.*)")
 # The settings that leave the log server out (nothing to leave out in a project without it).
 NO_LOG_SERVER: dict[str, str] = {
@@ -52,11 +55,8 @@ def _run(tmp_path: Path, **settings: str) -> list[str]:
     for name in ("LOG_ECHO", "LOG_COLOR", *NO_LOG_SERVER):
         if name not in settings:
             env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stderr.splitlines()
+    _, stderr = run_fresh(log_a_record_and_a_failure, env=env, stderr=tmp_path / "stderr")
+    return stderr.splitlines()
 
 
 # part: logserver
@@ -66,6 +66,7 @@ def _spilled(tmp_path: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.fast
+@FRESH
 def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev")
     shown = [match.groups() for match in map(RECORD.match, stderr) if match]
@@ -80,6 +81,7 @@ def test_in_dev_the_echo_shows_records_while_the_spill_file_keeps_them(tmp_path:
 
 
 @pytest.mark.fast
+@FRESH
 def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -> None:
     production = {"ENVIRONMENT": "production", "POSTGRES_PASSWORD": "p", "LOGSERVER_TOKEN": "t"}
     for settings in (production, {"ENVIRONMENT": "dev", "LOG_ECHO": "false"}):
@@ -93,6 +95,7 @@ def test_in_production_and_with_log_echo_off_nothing_is_echoed(tmp_path: Path) -
 
 
 @pytest.mark.fast
+@FRESH
 def test_without_the_log_server_the_dev_echo_shows_records_alone(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev", **NO_LOG_SERVER)
     shown = [match.groups() for match in map(RECORD.match, stderr) if match]
@@ -104,6 +107,7 @@ def test_without_the_log_server_the_dev_echo_shows_records_alone(tmp_path: Path)
 
 
 @pytest.mark.fast
+@FRESH
 def test_without_the_log_server_or_the_echo_records_go_to_stderr_as_json(
     tmp_path: Path,
 ) -> None:
@@ -116,6 +120,7 @@ def test_without_the_log_server_or_the_echo_records_go_to_stderr_as_json(
 
 
 @pytest.mark.fast
+@FRESH
 def test_colour_always_colours_the_echo(tmp_path: Path) -> None:
     stderr = _run(tmp_path, ENVIRONMENT="dev", LOG_COLOR="always")
     assert any("\x1b[32mINFO" in line for line in stderr)
