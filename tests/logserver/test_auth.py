@@ -77,7 +77,7 @@ def test_the_readiness_probe_counts_a_refusal_as_up(
         assert probe_main(["127.0.0.1", str(server.port)]) == 0
         assert server.stop() == 0
     assert not answers("127.0.0.1", server.port, timeout=1)
-    monkeypatch.setattr("logserver.probe.WAIT_SECONDS", 0.2)  # it waits for the server that long
+    monkeypatch.setattr("logserver.probe.WAIT_SECONDS", 0.1)  # it waits for the server that long
     assert probe_main(["127.0.0.1", str(server.port)]) == 1
 
 
