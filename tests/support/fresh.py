@@ -63,6 +63,7 @@ def run_fresh(
     name = function.__qualname__
     try:
         if not receiver.poll(timeout):
+            process.kill()
             raise AssertionError(f"{name} ran past {timeout} s; its stderr:\n{_read(stderr)}")
         ok, value = receiver.recv()
     except EOFError:
@@ -72,8 +73,10 @@ def run_fresh(
             + _read(stderr)
         ) from None
     finally:
-        process.kill()
-        process.join()
+        process.join(5)  # it ends once it has sent its result (or was killed)
+        if process.is_alive():
+            process.kill()
+            process.join()
         receiver.close()
     if not ok:
         raise AssertionError(f"{name} failed in its process:\n{value}its stderr:\n{_read(stderr)}")
