@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import socket
@@ -34,6 +35,7 @@ EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _handed_out: set[int] = set()
 
 
+@functools.cache
 def ephemeral_floor() -> int:
     """The lowest port the kernel gives an outgoing connection (Linux: its setting; elsewhere
     IANA's dynamic range, which BSDs and macOS use)."""
@@ -49,7 +51,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     leaves no room below it)."""
     candidates = range(LOWEST_FREE_PORT, ephemeral_floor())
     for port in random.sample(candidates, min(len(candidates), 100)):
-        if port not in _handed_out and _bindable(host, port):
+        if port not in _handed_out and not port_is_bound(port, host, reuse_address=False):
             _handed_out.add(port)
             return port
     with socket.socket() as probe:
@@ -58,19 +60,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return picked
 
 
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket() as probe:  # no SO_REUSEADDR: a port a connection holds counts as taken
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
-def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether something listens on host:port (a bind that would fail)."""
+def port_is_bound(port: int, host: str = "127.0.0.1", *, reuse_address: bool = True) -> bool:
+    """Whether something listens on host:port (a bind that would fail); without
+    `reuse_address`, whether anything holds it (a connection's end, one in TIME_WAIT)."""
     with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.fresh import FRESH, run_fresh
+from tests.support.fresh import FRESH, run_fresh, spans_in_memory
 from tests.support.processes import free_port
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{}"
@@ -25,18 +25,12 @@ def spans_by_case() -> dict[str, list[Span]]:
 
     from fastapi.testclient import TestClient
     from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from app.main import create_app
     from app.sampling import EdgeSampler, SampledOutMiddleware
     from core.settings import get_settings
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+    exporter = spans_in_memory()
 
     def spans() -> list[Span]:
         found: list[Span] = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fresh import FRESH, run_fresh
+from tests.support.fresh import FRESH, run_fresh, spans_in_memory
 from tests.support.processes import free_port
 
 UNSET = "-"
@@ -19,18 +19,11 @@ def spans_of_a_greeting(settings: list[str]) -> dict[str, int]:
     API_TELEMETRY setting, in the order given. The in-memory provider is set before any app
     exists, so an app's own setup cannot replace it, and each app's spans are counted apart."""
     from fastapi.testclient import TestClient
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from app.main import create_app
     from core.settings import get_settings
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+    exporter = spans_in_memory()
     counts = {}
     for setting in settings:
         os.environ.pop("API_TELEMETRY", None)

@@ -18,9 +18,12 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 # The mark of a test that runs code fresh: `make test-fast` (pytest-xdist, --dist loadgroup) runs
 # them all on one of its processes, so one server is started (~0.8 s) instead of one per process.
@@ -116,3 +119,19 @@ def _call(
     finally:
         sys.stderr.flush()
         sender.close()
+
+
+def spans_in_memory() -> InMemorySpanExporter:
+    """For a function run fresh: sets the global tracer provider (once a process) to one that
+    keeps every span in memory, before any app exists, so that an app's own setup keeps it; its
+    exporter, to read and clear the spans with."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
