@@ -114,6 +114,22 @@ def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
 # end part: logserver
 
 
+@pytest.fixture(autouse=True)
+def _grouped_as_marked(request: pytest.FixtureRequest) -> None:
+    """Under `--dist loadgroup`, pytest-xdist groups tests by a suffix it adds to their ids;
+    where it cannot (pytest-xdist#1386), it spreads them silently. Fail instead (see FRESH)."""
+    node = request.node
+    if (
+        getattr(request.config.option, "loadgroup", False)
+        and node.get_closest_marker("xdist_group")
+        and "@" not in node.nodeid
+    ):
+        pytest.fail(
+            "pytest-xdist did not put this test in its group: this pytest and pytest-xdist "
+            "do not work together (see pytest's pin in pyproject.toml)"
+        )
+
+
 def pytest_report_header() -> str:
     return f"python {sys.version.split()[0]}; state under {TEST_STATE}"
 
