@@ -1,5 +1,8 @@
 """Whether a service answers: an HTTP URL, Postgres, Redis (and the log server): one round trip
-each, False rather than an error while it does not; the bench and the tests poll them."""
+each, False rather than an error while it does not; the bench and the tests poll them.
+
+The database drivers are imported by the probes that use them: the conftest of every test process
+imports this module, and asyncpg and redis cost 0.1 s to import."""
 
 from __future__ import annotations
 
@@ -9,9 +12,6 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
-
-import asyncpg
-import redis
 
 from core.settings import Settings
 from logserver.client import ping  # part: logserver
@@ -52,6 +52,7 @@ def http_ok(url: str) -> bool:
 
 def postgres_ready(settings: Settings) -> bool:
     """Whether the settings' database accepts a connection."""
+    import asyncpg
 
     async def connect() -> None:
         connection = await asyncpg.connect(settings.postgres_dsn, timeout=2)
@@ -66,6 +67,8 @@ def postgres_ready(settings: Settings) -> bool:
 
 def redis_ping(settings: Settings) -> bool:
     """Whether the settings' Redis answers PING."""
+    import redis
+
     try:
         with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
             return bool(client.ping())

@@ -1,5 +1,8 @@
 """The session's Postgres and Redis as the tests use them: the environment a subprocess needs to
-see the same settings, statements run on the admin or a test database, and fresh databases."""
+see the same settings, statements run on the admin or a test database, and fresh databases.
+
+The drivers are imported where they are used: every test process imports this module through
+the conftest, the fast tier's too, and asyncpg and redis take 0.1 s to import."""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import asyncpg
-import redis
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncpg
 
 # Durability does not matter for throwaway test data; speed does.
 POSTGRES_TEST_ARGS = (
@@ -31,6 +35,8 @@ def settings_env(overrides: dict[str, str]) -> dict[str, str]:
 
 
 def admin_sql(settings: Settings, statement: str) -> None:
+    import asyncpg
+
     async def run() -> None:
         connection = await asyncpg.connect(settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres")
         try:
@@ -44,6 +50,7 @@ def admin_sql(settings: Settings, statement: str) -> None:
 def fetch(settings: Settings, query: str, *arguments: object) -> list[asyncpg.Record]:
     """The rows of one statement run on the settings' database (a script of statements, when
     it is no query and has no arguments)."""
+    import asyncpg
 
     async def run() -> list[asyncpg.Record]:
         connection = await asyncpg.connect(settings.postgres_dsn)
@@ -73,6 +80,8 @@ _free_redis_dbs = list(range(3, 16))
 def empty_redis(settings: Settings) -> None:
     """Empties the app's, the broker's and the results' Redis databases: a task an earlier test
     queued with no worker running must not be the one the next test's worker takes."""
+    import redis
+
     for db in {getattr(settings, field) for field in REDIS_DB_FIELDS}:
         with redis.Redis.from_url(settings.redis_db_url(db)) as client:
             client.flushdb()
