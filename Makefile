@@ -51,8 +51,8 @@ $(BIN)/.bootstrapped: uv.lock pyproject.toml scripts/bootstrap.sh
 # Only the modules that mark tests fast are collected: others may do real work at import. No
 # fast test uses hypothesis or schemathesis, whose pytest plugins cost ~1 s of every start. Many
 # fast tests start a program and wait for it: on two processes (or up to four, one per core) the
-# tier takes about 0.6 of the time. loadgroup: the tests marked FRESH (tests/support/fresh.py) on
-# one process, which starts their pre-imported server once.
+# tier takes about 0.6 of the time. loadgroup: the tests of a group (tests/support/groups.py) on
+# one process, which starts the server FRESH tests fork from once, and imports the app once.
 test-fast: $(BIN)/.bootstrapped ## the tests that need no server, service or container (marker fast)
 	@$(BIN)/pytest -m fast -q -p no:hypothesispytest -p no:schemathesis \
 		-n auto --maxprocesses 4 --dist loadgroup $$(grep -rlE --include='test_*.py' 'mark\.fast\b' tests)

@@ -7,13 +7,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from app.main import create_app
 from core.logging import (
     configure_logging,
     direct_handler,  # part: logserver
@@ -22,9 +20,15 @@ from core.logging import (
 from core.settings import Settings, load_settings
 from logserver.client import LogServerHandler  # part: logserver
 from logserver.reader import records  # part: logserver
+from tests.support.groups import IMPORTS_THE_APP
 from tests.support.logserver import InProcessLogServer  # part: logserver
 
-pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+# No server, no service: make test-fast runs it. The app is imported where it is used, so that
+# collecting this module imports none (tests/support/groups.py).
+pytestmark = [pytest.mark.fast, IMPORTS_THE_APP]
 
 
 async def _work() -> dict[str, bool]:
@@ -32,10 +36,14 @@ async def _work() -> dict[str, bool]:
     return {"ok": True}
 
 
-def _app(settings: Settings) -> FastAPI:
+def _client(settings: Settings) -> TestClient:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
     app = create_app(settings)
     app.add_api_route("/test/work", _work)  # a handler that logs
-    return app
+    return TestClient(app)
 
 
 # part: logserver
@@ -74,7 +82,7 @@ def _without_pytest_capture() -> Iterator[None]:
 def test_one_access_record_per_request_with_the_request_id(
     api_settings: Settings, logserver: InProcessLogServer
 ) -> None:
-    with _without_pytest_capture(), TestClient(_app(api_settings)) as client:
+    with _without_pytest_capture(), _client(api_settings) as client:
         handler = configure_logging("api", api_settings)
         # As in production: access records go the direct way (LogServerHandler.emit_fields).
         assert direct_handler(logging.getLogger("app.access")) is handler
@@ -129,7 +137,7 @@ def test_without_the_log_server_records_go_to_stderr_as_json(
         debug="",
     )
     try:
-        with TestClient(_app(settings)) as client:
+        with _client(settings) as client:
             response = client.get("/test/work")
     finally:
         reset_logging()

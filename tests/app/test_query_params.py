@@ -1,26 +1,35 @@
 """A query parameter a handler reads itself (app.api.params) keeps the contract of one it
 declares: the same value, the same 422 for a bad one, the same OpenAPI entry."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the handlers are defined in a fixture, and FastAPI
+# reads their annotations (`Query` among them) from the module's globals unless they are objects.
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import pytest
-from fastapi import FastAPI, Query, Request
-from fastapi.testclient import TestClient
 
-from app.api.params import QueryParameter, documented, read_all
-from app.api.routes.benchmark import PAGE, PAGE_SIZE
-from app.errors import install_error_handlers
+from tests.support.groups import IMPORTS_THE_APP
 
-pytestmark = pytest.mark.fast
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
-# A string parameter too (the greeting's, which its handler declares).
-NAME = QueryParameter("name", Annotated[str, Query(max_length=64)], default="World")
+pytestmark = [pytest.mark.fast, IMPORTS_THE_APP]
 
 
-def _twins() -> FastAPI:
-    """The list's parameters and a string one, declared and read."""
+@pytest.fixture(scope="module")
+def twins() -> "FastAPI":
+    """The list's parameters and a string one (the greeting's, which its handler declares),
+    declared and read. The app is imported here, so that collecting this module imports none
+    (tests/support/groups.py)."""
+    from fastapi import FastAPI, Query, Request
+
+    from app.api.params import QueryParameter, documented, read_all
+    from app.api.routes.benchmark import PAGE, PAGE_SIZE
+    from app.errors import install_error_handlers
+
+    name_parameter = QueryParameter("name", Annotated[str, Query(max_length=64)], default="World")
     app = FastAPI()
     install_error_handlers(app)
 
@@ -32,12 +41,20 @@ def _twins() -> FastAPI:
     ) -> dict[str, object]:
         return {"name": name, "page": page, "page_size": page_size}
 
-    @app.get("/read", openapi_extra=documented(NAME, PAGE, PAGE_SIZE))
+    @app.get("/read", openapi_extra=documented(name_parameter, PAGE, PAGE_SIZE))
     async def read(request: Request) -> dict[str, object]:
-        name, page, page_size = read_all(request, NAME, PAGE, PAGE_SIZE)
+        name, page, page_size = read_all(request, name_parameter, PAGE, PAGE_SIZE)
         return {"name": name, "page": page, "page_size": page_size}
 
     return app
+
+
+@pytest.fixture(scope="module")
+def client(twins: "FastAPI") -> Iterator["TestClient"]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(twins) as client:
+        yield client
 
 
 QUERIES = [
@@ -62,13 +79,12 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_read_and_declared_parameters_answer_alike(query: str) -> None:
-    with TestClient(_twins()) as client:
-        declared = client.get(f"/declared?{query}")
-        read = client.get(f"/read?{query}")
+def test_read_and_declared_parameters_answer_alike(client: "TestClient", query: str) -> None:
+    declared = client.get(f"/declared?{query}")
+    read = client.get(f"/read?{query}")
     assert (read.status_code, read.json()) == (declared.status_code, declared.json())
 
 
-def test_read_and_declared_parameters_are_documented_alike() -> None:
-    paths = _twins().openapi()["paths"]
+def test_read_and_declared_parameters_are_documented_alike(twins: "FastAPI") -> None:
+    paths = twins.openapi()["paths"]
     assert paths["/read"]["get"]["parameters"] == paths["/declared"]["get"]["parameters"]

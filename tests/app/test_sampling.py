@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.fresh import FRESH, run_fresh, spans_in_memory
+from tests.support.fresh import run_fresh, spans_in_memory
+from tests.support.groups import FRESH
 from tests.support.processes import free_port
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{}"

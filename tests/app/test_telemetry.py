@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fresh import FRESH, run_fresh, spans_in_memory
+from tests.support.fresh import run_fresh, spans_in_memory
+from tests.support.groups import FRESH
 from tests.support.processes import free_port
 
 UNSET = "-"

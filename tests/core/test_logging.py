@@ -18,7 +18,8 @@ from core.logging import direct_handler  # part: logserver
 from core.records import ContextFilter
 from logserver.client import ClientConfig, LogServerHandler  # part: logserver
 from tests.support.console import record_line
-from tests.support.fresh import FRESH, run_fresh
+from tests.support.fresh import run_fresh
+from tests.support.groups import FRESH
 from tests.support.processes import free_port
 
 

@@ -7,14 +7,18 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from core.settings import Settings, load_settings
 from tests.deploy.conftest import OVERLAYS
 from tests.deploy.manifests import Manifest, container, environment, find, pod_spec
-from worker.celery_app import create_celery
+from tests.support.groups import IMPORTS_THE_APP
 from worker.heartbeat import INTERVAL_SECONDS
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 pytestmark = [pytest.mark.fast, pytest.mark.parametrize("overlay", OVERLAYS)]
 
@@ -33,6 +37,14 @@ def worker_settings(manifests: list[Manifest]) -> Settings:
     )
 
 
+def worker_celery(settings: Settings) -> Celery:
+    """The worker's Celery app. Celery is imported here, so that collecting this module imports
+    none of it (tests/support/groups.py)."""
+    from worker.celery_app import create_celery
+
+    return create_celery(settings)
+
+
 def test_beat_is_one_and_recreated(rendered: Rendered, overlay: str) -> None:
     beat = find(rendered[overlay], "Deployment", "beat")
     assert beat["spec"]["replicas"] == 1
@@ -45,8 +57,9 @@ def test_beat_is_one_and_recreated(rendered: Rendered, overlay: str) -> None:
     assert "beat" not in scaled
 
 
+@IMPORTS_THE_APP
 def test_the_worker_has_time_to_finish_its_longest_task(rendered: Rendered, overlay: str) -> None:
-    celery = create_celery(worker_settings(rendered[overlay]))
+    celery = worker_celery(worker_settings(rendered[overlay]))
     celery.loader.import_default_modules()
     limits = [celery.conf.task_time_limit] + [
         task.time_limit for task in celery.tasks.values() if task.time_limit
@@ -87,6 +100,7 @@ def test_the_liveness_only_reads_the_heartbeat_file(
     assert INTERVAL_SECONDS < period
 
 
+@IMPORTS_THE_APP
 def test_the_keda_scaler_reads_the_workers_queue(rendered: Rendered, overlay: str) -> None:
     scalers = [m for m in rendered[overlay] if m["kind"] == "ScaledObject"]
     assert (overlay == "keda") == bool(scalers)
@@ -98,7 +112,7 @@ def test_the_keda_scaler_reads_the_workers_queue(rendered: Rendered, overlay: st
     assert scaler["spec"]["scaleTargetRef"]["name"] == "worker"
     [trigger] = scaler["spec"]["triggers"]
     settings = worker_settings(rendered[overlay])
-    celery = create_celery(settings)
+    celery = worker_celery(settings)
     assert trigger["metadata"]["listName"] == celery.conf.task_default_queue
     assert trigger["metadata"]["databaseIndex"] == str(settings.celery_broker_db)
     assert celery.conf.worker_prefetch_multiplier == 1, "the queue's length is the work waiting"

@@ -7,17 +7,21 @@ import os
 import subprocess
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from core.settings import ROOT, Settings
 from scripts import db
+from tests.support.groups import IMPORTS_THE_APP
 from tests.support.paths import DEV
 from tests.support.services import admin_sql, settings_env
 
 
 @pytest.mark.fast
+@IMPORTS_THE_APP
 def test_heads_read_from_the_files_are_alembics() -> None:
+    # Alembic is imported here, so that collecting this module imports none of it.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(Config(toml_file=str(ROOT / "pyproject.toml")))
     assert db.heads() == set(script.get_heads())
 

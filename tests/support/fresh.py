@@ -20,14 +20,8 @@ from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pytest
-
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-# The mark of a test that runs code fresh: `make test-fast` (pytest-xdist, --dist loadgroup) runs
-# them all on one of its processes, so one server is started (~0.8 s) instead of one per process.
-FRESH = pytest.mark.xdist_group("fresh")
 
 # Imported once, by the server the processes are forked from.
 PRELOAD = (

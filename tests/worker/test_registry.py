@@ -9,13 +9,17 @@ import pytest
 
 from core.settings import load_settings
 from core.tasks import QUEUEABLE, TASKS
-from worker.celery_app import create_celery
-from worker.schedule import DEFAULT_SCHEDULE
+from tests.support.groups import IMPORTS_THE_APP
 
-pytestmark = pytest.mark.fast  # no server, no service: make test-fast runs it
+# No server, no service: make test-fast runs it. Celery is imported where it is used, so that
+# collecting this module imports none of it (tests/support/groups.py).
+pytestmark = [pytest.mark.fast, IMPORTS_THE_APP]
 
 
 def test_every_task_the_api_or_beat_names_is_a_worker_task(tmp_path: Path) -> None:
+    from worker.celery_app import create_celery
+    from worker.schedule import DEFAULT_SCHEDULE
+
     celery = create_celery(load_settings(state_dir=tmp_path))  # it connects to nothing
     try:
         celery.loader.import_default_modules()
