@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 import threading
-import time
 import weakref
 from collections import deque
 from typing import IO
@@ -66,7 +65,7 @@ class EchoHandler(QueueingHandler):
         self._write_queued(timeout)
 
     def close(self) -> None:
-        self._closing = True
+        self._closing.set()
         self._wanted.set()
         self._writer.join(1.0)
         self._write_queued(1.0)
@@ -74,18 +73,19 @@ class EchoHandler(QueueingHandler):
         super().close()
 
     def _start_writer(self) -> None:
-        self._closing = False
+        self._closing = threading.Event()
         self._wanted = threading.Event()
         self._writing = threading.Lock()  # one writer at a time, so lines keep their order
         self._writer = threading.Thread(target=self._run, name=WRITER_NAME, daemon=True)
         self._writer.start()
 
     def _run(self) -> None:
-        while not self._closing:
+        while not self._closing.is_set():
             self._wanted.wait()
             # Lines that come meanwhile join this write: one wake-up and one write for many
-            # records under load, instead of a thread switch for each.
-            time.sleep(self.linger_seconds)
+            # records under load, instead of a thread switch for each. A close ends the wait
+            # (the process's exit does not wait out the linger).
+            self._closing.wait(self.linger_seconds)
             self._wanted.clear()
             self._write_queued()
 
