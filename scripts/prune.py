@@ -252,20 +252,27 @@ def leftovers(
     text files under `root` (or in `files`: (relative path, text) pairs)."""
     rows = re.compile(rf"Component\(\"({'|'.join(part.rows)})\"") if part.rows else None
     # What names the part: its `names`, and any of its paths a reader could follow (a file, or a
-    # folder below the root: "docs/performance.md", not "bench", a word prose uses as well).
-    followed = [re.escape(path) for path in part.paths if "/" in path or "." in path]
-    pattern = "|".join(filter(None, [part.names, *followed]))
-    names = None if markers_only or not pattern else re.compile(pattern, re.IGNORECASE)
+    # folder below the root: "docs/performance.md", not "bench", a word prose uses as well), in
+    # any case. The paths are looked for as lowercase text in lowercased text: a third of the
+    # time of the same paths as alternatives of one case-insensitive pattern.
+    names = None if markers_only or not part.names else re.compile(part.names, re.IGNORECASE)
+    followed = [] if markers_only else [p.lower() for p in part.paths if "/" in p or "." in p]
     for relative, text in text_files(root) if files is None else files:
-        # Each pattern is tried on the lines of a file it matches at all (most files: none).
+        # Each pattern and path is tried on the lines of a file it is in at all (most: none).
         patterns = [p for p in (rows, names) if p is not None and p.search(text)]
-        if not patterns and "part:" not in text:
+        lowered = text.lower() if followed else ""
+        paths = [path for path in followed if path in lowered]
+        if not patterns and not paths and "part:" not in text:
             continue
         for number, line in enumerate(text.splitlines(), 1):
             marker = "part:" in line and (
                 BEGIN.match(line) or END.match(line) or INLINE.match(line)
             )
-            if (marker and marker["name"] == part.name) or any(p.search(line) for p in patterns):
+            if (
+                (marker and marker["name"] == part.name)
+                or any(p.search(line) for p in patterns)
+                or (paths and any(path in line.lower() for path in paths))
+            ):
                 yield f"{relative}:{number}: {line.strip()}"
 
 
