@@ -1,6 +1,7 @@
 """`make lint` in the suite: ruff (rules and format), strict mypy over the whole tree, the import
 layers (import-linter's contracts in pyproject.toml) and the dependencies (deptry), so that what
-the Makefile checks cannot drift while the tests stay green."""
+the Makefile checks cannot drift while the tests stay green; and one rule of the tests' own
+imports, that collecting the fast tier imports no app."""
 
 from __future__ import annotations
 
@@ -53,3 +54,36 @@ def test_imports_run_one_way() -> None:
 def test_no_runtime_import_of_a_dev_package_and_no_unused_dependency() -> None:
     result = run(str(BIN / "deptry"), ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What collecting the fast tier must not import: each `make test-fast` process collects every
+# fast module, and these take 0.9 s to import (their tests are grouped: tests/support/groups.py).
+NOT_COLLECTED = ("fastapi", "celery", "sqlalchemy", "alembic")
+IMPORTED = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[1:]]\n" + (
+    f"print(*(name for name in {NOT_COLLECTED!r} if name in sys.modules))"
+)
+
+
+def fast_modules() -> list[str]:
+    """The modules `make test-fast` collects (those that mark tests fast) and their conftests."""
+    tests = ROOT / "tests"
+    found = [p for p in tests.rglob("test_*.py") if re.search(r"mark\.fast\b", p.read_text())]
+    conftests = {
+        folder / "conftest.py"
+        for path in found
+        for folder in path.relative_to(ROOT).parents
+        if (ROOT / folder / "conftest.py").exists() and folder != folder.parent
+    }
+    paths = sorted(conftests) + sorted(path.relative_to(ROOT) for path in found)
+    return [".".join(path.with_suffix("").parts) for path in paths]
+
+
+def test_collecting_the_fast_tier_imports_no_app() -> None:
+    modules = fast_modules()
+    assert "tests.conftest" in modules and "tests.code.test_docs" in modules
+    imported = run(str(BIN / "python"), "-c", IMPORTED, *modules)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.split() == [], f"collecting imports {imported.stdout}"
+    # ... and it would show: the same with the app imported at the top of a module.
+    with_the_app = run(str(BIN / "python"), "-c", IMPORTED, *modules, "app.main")
+    assert set(with_the_app.stdout.split()) == set(NOT_COLLECTED) - {"alembic"}
