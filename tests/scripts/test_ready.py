@@ -30,20 +30,20 @@ def probe(*args: str) -> tuple[int, float, str]:
 @pytest.mark.fast
 def test_a_probe_passes_as_soon_as_its_process_is_ready(tmp_path: Path) -> None:
     pid_file = tmp_path / "worker.ready"
-    later = threading.Timer(0.2, lambda: pid_file.write_text(str(os.getpid())))
+    later = threading.Timer(0.1, lambda: pid_file.write_text(str(os.getpid())))
     later.start()
     code, seconds, _ = probe("pid", str(pid_file))
     later.join()
     assert code == 0
-    assert 0.2 <= seconds < 1.4  # waited for the file, and no longer (its wait is 1.5 s)
+    assert 0.1 <= seconds < 1.4  # waited for the file, and no longer (its wait is 1.5 s)
 
 
 @pytest.mark.fast
 def test_a_probe_gives_up_after_its_wait_and_once_does_not_wait(tmp_path: Path) -> None:
     missing = str(tmp_path / "none")
-    code, seconds, stderr = probe("--wait", "0.15", "pid", missing)
+    code, seconds, stderr = probe("--wait", "0.1", "pid", missing)
     assert (code, stderr) == (1, f"not ready: pid {missing}\n")
-    assert 0.15 <= seconds < 0.6
+    assert 0.1 <= seconds < 0.6
     code, seconds, _ = probe("--once", "pid", missing)
     assert code == 1 and seconds < 0.5
     code, _, stderr = probe("--wait", "soon", "pid", missing)
@@ -109,12 +109,12 @@ def test_a_pid_probe_does_not_wait_for_a_process_that_died(tmp_path: Path) -> No
     pid_file.write_text(str(os.getpid()))  # the next one is ready: the marker no longer counts
     assert probe("pid", str(pid_file))[0] == 0
     (tmp_path / "worker.ready.dead").unlink()
-    later = threading.Timer(0.15, lambda: pid_file.write_text(str(os.getpid())))
+    later = threading.Timer(0.1, lambda: pid_file.write_text(str(os.getpid())))
     pid_file.unlink()
     later.start()
     code, seconds, _ = probe("pid", str(pid_file))  # a first start is waited for
     later.join()
-    assert code == 0 and seconds >= 0.15
+    assert code == 0 and seconds >= 0.1
 
 
 @pytest.mark.fast
