@@ -58,7 +58,12 @@ def test_no_runtime_import_of_a_dev_package_and_no_unused_dependency() -> None:
 
 # What collecting the fast tier must not import: each `make test-fast` process collects every
 # fast module, and these take 0.9 s to import (their tests are grouped: tests/support/groups.py).
-NOT_COLLECTED = ("fastapi", "celery", "sqlalchemy", "alembic")
+NOT_COLLECTED = (
+    "fastapi",
+    "celery",  # part: background
+    "sqlalchemy",
+    "alembic",
+)
 IMPORTED = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[1:]]\n" + (
     f"print(*(name for name in {NOT_COLLECTED!r} if name in sys.modules))"
 )
