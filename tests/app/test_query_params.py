@@ -50,7 +50,7 @@ def twins() -> "FastAPI":
 
 
 @pytest.fixture(scope="module")
-def client(twins: "FastAPI") -> Iterator["TestClient"]:
+def twins_client(twins: "FastAPI") -> Iterator["TestClient"]:
     from fastapi.testclient import TestClient
 
     with TestClient(twins) as client:
@@ -79,9 +79,9 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_read_and_declared_parameters_answer_alike(client: "TestClient", query: str) -> None:
-    declared = client.get(f"/declared?{query}")
-    read = client.get(f"/read?{query}")
+def test_read_and_declared_parameters_answer_alike(twins_client: "TestClient", query: str) -> None:
+    declared = twins_client.get(f"/declared?{query}")
+    read = twins_client.get(f"/read?{query}")
     assert (read.status_code, read.json()) == (declared.status_code, declared.json())
 
 

@@ -9,6 +9,7 @@ import re
 import subprocess
 
 from core.settings import ROOT
+from tests.support.paths import fast_test_files
 
 BIN = ROOT / ".venv" / "bin"
 
@@ -70,17 +71,14 @@ IMPORTED = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv
 
 
 def fast_modules() -> list[str]:
-    """The modules `make test-fast` collects (those that mark tests fast) and their conftests."""
-    tests = ROOT / "tests"
-    found = [p for p in tests.rglob("test_*.py") if re.search(r"mark\.fast\b", p.read_text())]
-    conftests = {
-        folder / "conftest.py"
-        for path in found
-        for folder in path.relative_to(ROOT).parents
-        if (ROOT / folder / "conftest.py").exists() and folder != folder.parent
-    }
-    paths = sorted(conftests) + sorted(path.relative_to(ROOT) for path in found)
-    return [".".join(path.with_suffix("").parts) for path in paths]
+    """The modules `make test-fast` collects and the conftests above them, as import names."""
+    found = fast_test_files()
+    conftests = sorted(
+        conftest.relative_to(ROOT)
+        for conftest in (ROOT / "tests").rglob("conftest.py")
+        if any(path.is_relative_to(conftest.parent.relative_to(ROOT)) for path in found)
+    )
+    return [".".join(path.with_suffix("").parts) for path in [*conftests, *found]]
 
 
 def test_collecting_the_fast_tier_imports_no_app() -> None:

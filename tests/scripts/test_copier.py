@@ -28,6 +28,7 @@ from scripts.rename import (
 )
 from scripts.supervise import kill, leftovers
 from tests.support.checkout import fresh_copy
+from tests.support.paths import fast_test_files
 from tests.support.processes import ServiceProcess, wait_for
 from tests.support.stack import exercise_api, wait_until_gone
 
@@ -261,13 +262,7 @@ def assert_own_fast_tier_passes(project: Path) -> None:
         timeout=600,
     )
     link_tools(project)
-    modules = subprocess.run(
-        ["grep", "-rlE", "--include=test_*.py", r"mark\.fast\b", "tests"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    modules = [str(path) for path in fast_test_files(project)]
     done = subprocess.run(
         [".venv/bin/pytest", "-m", "fast", "-q", "-p", "no:cacheprovider", *modules],
         cwd=project,
