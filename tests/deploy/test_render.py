@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import copy
 import functools
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
 from core.components import COMPONENTS
-from tests.deploy.conftest import OVERLAYS
+from tests.deploy.conftest import K8S, OVERLAYS, inputs_key
 from tests.deploy.manifests import Manifest
 
 pytestmark = pytest.mark.fast
@@ -33,6 +35,24 @@ def _schemas_read_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(utils, "schema_contents", functools.cache(utils.schema_contents))
         yield
+
+
+def test_a_render_is_read_from_the_cache_only_while_nothing_it_reads_changed(
+    tmp_path: Path,
+) -> None:
+    k8s, kubectl = tmp_path / "k8s", tmp_path / "kubectl"
+    shutil.copytree(K8S, k8s)
+    kubectl.write_bytes(b"v1")
+    keys = [inputs_key(k8s, kubectl), inputs_key(k8s, kubectl)]
+    api = k8s / "base" / "api.yaml"
+    api.write_text(api.read_text() + "# edited\n")
+    keys.append(inputs_key(k8s, kubectl))
+    (k8s / "overlays" / "local" / "added.yaml").write_text("")
+    keys.append(inputs_key(k8s, kubectl))
+    kubectl.write_bytes(b"v2.0")  # another binary
+    keys.append(inputs_key(k8s, kubectl))
+    assert keys[0] == keys[1]
+    assert len(set(keys)) == 4, keys
 
 
 def test_there_are_the_overlays() -> None:
