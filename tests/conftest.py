@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from core.settings import ROOT, Settings
-from scripts.db import alembic_argv
-from scripts.isolated import IsolatedRun, isolated_run
-from scripts.probes import postgres_ready, redis_ping
-from tests.support.logserver import InProcessLogServer  # part: logserver
-from tests.support.paths import DEV, TEST_STATE
-from tests.support.processes import ServiceProcess
-from tests.support.services import POSTGRES_TEST_ARGS, admin_sql, fresh_database
 from tests.support.tiers import summary_lines
 
+# The fixtures import what they use when they run, not here: this file is loaded by every test
+# process, `make test-fast`'s controller too, which runs no test and starts its workers only once
+# it has loaded it (the settings' and the services' imports are 0.1 s of its start).
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+
+    from core.settings import Settings
+    from scripts.isolated import IsolatedRun
+    from tests.support.logserver import InProcessLogServer  # part: logserver
 
 # Freezing the heap as the interpreter exits spares its last collection (0.2-0.4 s of a test
 # process's exit with the app and Celery imported). Whichever atexit handlers run after it still
@@ -40,6 +39,9 @@ atexit.register(gc.freeze)
 @pytest.fixture(scope="session")
 def session_run() -> Iterator[IsolatedRun]:
     """Settings of this test session: its own state dir and free ports."""
+    from scripts.isolated import isolated_run
+    from tests.support.paths import TEST_STATE
+
     state_dir = TEST_STATE / f"session-{uuid.uuid4().hex[:8]}"
     yield isolated_run(
         state_dir,
@@ -58,6 +60,11 @@ def service_overrides(session_run: IsolatedRun) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def services(session_run: IsolatedRun) -> Iterator[Settings]:
     """A real Postgres and Redis for the session, started with `dev run postgres|redis`."""
+    from scripts.probes import postgres_ready, redis_ping
+    from tests.support.paths import DEV
+    from tests.support.processes import ServiceProcess
+    from tests.support.services import POSTGRES_TEST_ARGS
+
     settings, env = session_run.settings, session_run.env
     log_dir = settings.state_dir / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +84,10 @@ TEMPLATE_DB = "app_template"
 @pytest.fixture(scope="session")
 def migrated_template(services: Settings) -> str:
     """A database migrated by the real `alembic upgrade head`: the template of each test's."""
+    from core.settings import ROOT
+    from scripts.db import alembic_argv
+    from tests.support.services import admin_sql
+
     admin_sql(services, f'CREATE DATABASE "{TEMPLATE_DB}"')
     template = services.model_copy(update={"postgres_db": TEMPLATE_DB})
     subprocess.run(
@@ -92,6 +103,8 @@ def migrated_template(services: Settings) -> str:
 @pytest.fixture
 def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
     """Settings pointing at a fresh, migrated database and an empty Redis database."""
+    from tests.support.services import fresh_database
+
     with fresh_database(services, migrated_template) as fresh:
         yield fresh
 
@@ -99,8 +112,6 @@ def settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The app, with its lifespan running, on the test's own database."""
-    # Imported here, not above: `make test-fast`'s controller process loads this file and runs no
-    # test, and the app's imports are a second of its start.
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -114,6 +125,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def logserver(tmp_path: Path) -> Iterator[InProcessLogServer]:
     """A real log server, in this process on its own loop thread, storing under tmp_path/logs;
     the test fails if the server did not stop cleanly (drained, flushed, no error)."""
+    from tests.support.logserver import InProcessLogServer
+
     with InProcessLogServer(tmp_path / "logs") as server:
         yield server
 
@@ -138,6 +151,8 @@ def _grouped_as_marked(request: pytest.FixtureRequest) -> None:
 
 
 def pytest_report_header() -> str:
+    from tests.support.paths import TEST_STATE
+
     return f"python {sys.version.split()[0]}; state under {TEST_STATE}"
 
 

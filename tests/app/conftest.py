@@ -4,18 +4,22 @@ generative test's seed in the report header."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from core.settings import Settings
 from tests.support.fuzz import EXAMPLES, REPLAY, SEED
-from tests.support.services import fresh_database
+
+# The fixtures import what they use, not this file (tests/conftest.py says why).
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def served_api(services: Settings, migrated_template: str) -> Iterator[str]:
     """The base URL of the api served over HTTP, on its own database for the module."""
-    from tests.support import served  # the app's imports: not in the controller (tests/conftest.py)
+    from tests.support import served
+    from tests.support.services import fresh_database
 
     with (
         fresh_database(services, migrated_template) as settings,

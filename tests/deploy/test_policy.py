@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.components import COMPONENTS
-from tests.deploy.conftest import OVERLAYS
+from tests.deploy.kustomize import OVERLAYS
 from tests.deploy.manifests import (
     Manifest,
     container,

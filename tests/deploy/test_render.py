@@ -15,7 +15,7 @@ import kubernetes_validate.utils
 import pytest
 
 from core.components import COMPONENTS
-from tests.deploy.conftest import K8S, OVERLAYS, inputs_key
+from tests.deploy.kustomize import K8S, OVERLAYS, inputs_key
 from tests.deploy.manifests import Manifest
 
 pytestmark = pytest.mark.fast

@@ -9,15 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from core.settings import Settings
-from tests.support.services import admin_sql, own_redis_databases, redis_env, settings_env
-
-# The app's, Celery's and the worker's imports are made by the fixtures that need them, not here:
-# `make test-fast`'s controller process loads this file and runs no test (as tests/conftest.py).
+# The fixtures import what they use, not this file (tests/conftest.py says why).
 if TYPE_CHECKING:
     from celery import Celery
     from fastapi.testclient import TestClient
 
+    from core.settings import Settings
     from tests.support.processes import ServiceProcess
 
 
@@ -25,6 +22,8 @@ if TYPE_CHECKING:
 def worker_settings(services: Settings, migrated_template: str) -> Iterator[Settings]:
     """The session's services, with a migrated database for the worker's tasks to read, and
     Redis databases of its own: the `settings` fixture empties the default ones for each test."""
+    from tests.support.services import admin_sql, own_redis_databases
+
     name = f"worker_{os.getpid()}"
     admin_sql(services, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
     try:
@@ -37,6 +36,8 @@ def worker_settings(services: Settings, migrated_template: str) -> Iterator[Sett
 @pytest.fixture(scope="session")
 def worker_env(service_overrides: dict[str, str], worker_settings: Settings) -> dict[str, str]:
     """The environment in which a subprocess sees `worker_settings`."""
+    from tests.support.services import redis_env, settings_env
+
     return settings_env(
         {
             **service_overrides,
