@@ -23,8 +23,13 @@ def rendered_text(
 
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     inputs = inputs_key()
-    cached = cache.get("k8s/rendered", {}) if cache else {}
-    if cached.get("inputs") == inputs and sorted(cached.get("texts", {})) == OVERLAYS:
+    cached = cache.get("k8s/rendered", None) if cache else None
+    if (  # any JSON may be there (an older layout, a hand edit): only a whole match is used
+        isinstance(cached, dict)
+        and cached.get("inputs") == inputs
+        and isinstance(cached.get("texts"), dict)
+        and sorted(cached["texts"]) == OVERLAYS
+    ):
         return dict(cached["texts"])
     kubeconfig = tmp_path_factory.mktemp("k8s") / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")

@@ -37,7 +37,7 @@ def _schemas_read_once() -> Iterator[None]:
         yield
 
 
-def test_a_render_is_read_from_the_cache_only_while_nothing_it_reads_changed(
+def test_the_render_cache_key_changes_with_each_file_it_reads_and_the_binary(
     tmp_path: Path,
 ) -> None:
     k8s, kubectl = tmp_path / "k8s", tmp_path / "kubectl"
